@@ -1,0 +1,261 @@
+/**
+ * The evaluator: decides one PUBLISH or SUBSCRIBE against a compiled policy. Deny overrides
+ * allow, the result does not depend on rule order, and anything unsafe fails closed.
+ */
+
+import type { AclRequest, Decision, MatchedRule, QoS, TraceEntry } from "./types.ts";
+import type { CompiledPolicy, CompiledRule } from "./compile.ts";
+import { PUB, SUB } from "./action_bits.ts";
+import {
+  CHANNEL_EMPTY,
+  CHANNEL_NOT_GRANTED,
+  DOLLAR_WILDCARD,
+  GRANT_MISSING,
+  MATCH,
+  matchLevels,
+  type MatchState,
+  newMatchState,
+  resolvedTopic,
+  TOPIC_MISMATCH,
+  VALUE_DOLLAR,
+  VALUE_EMPTY,
+  VALUE_MISSING,
+  VALUE_UNSAFE,
+} from "./match.ts";
+import { selectorMatches } from "./selector.ts";
+import { parseSharedSubscription, topicError } from "./topic.ts";
+import { splitLevels } from "./template.ts";
+
+/** The rule does not cover the request's action. */
+const ACTION_NOT_COVERED = 100;
+/** The rule's user selector does not select the username. */
+const USER_NOT_SELECTED = 101;
+/** The requested QoS is not allowed by the rule. */
+const QOS_NOT_ALLOWED = 102;
+/** The publish is retained and the rule forbids retained publishes. */
+const RETAIN_NOT_ALLOWED = 103;
+
+/** Options of `evaluate`. */
+export interface EvaluateOptions {
+  /** Also return every rule's verdict, in document order (slower; for people, not brokers). */
+  trace?: boolean;
+}
+
+const state: MatchState = newMatchState();
+const scratch: number[] = [];
+let granted = 0;
+
+function checkRule(
+  rule: CompiledRule,
+  action: number,
+  request: AclRequest,
+  levels: string[],
+): number {
+  if ((rule.actions & action) === 0) return ACTION_NOT_COVERED;
+  if (!selectorMatches(rule.selector, request.client.username)) return USER_NOT_SELECTED;
+  state.binding = rule.binding;
+  state.requireGrant = rule.requireGrant;
+  const status = matchLevels(rule.levels, levels, state, rule.hasTemplate);
+  if (status !== MATCH) return status;
+  const qos = request.qos ?? 0;
+  if (action === PUB) {
+    if ((rule.qosMask & (1 << qos)) === 0) return QOS_NOT_ALLOWED;
+    if (request.retain === true && !rule.retain) return RETAIN_NOT_ALLOWED;
+    granted = qos;
+    return MATCH;
+  }
+  for (let q = qos; q >= 0; q--) {
+    if (rule.qosMask & (1 << q)) {
+      granted = q;
+      return MATCH;
+    }
+  }
+  return QOS_NOT_ALLOWED;
+}
+
+/**
+ * Decides a request. The policy's default applies only when no rule applies; a deny rule
+ * that applies always wins. An invalid topic is denied with reason `invalid_topic`.
+ */
+export function evaluate(
+  policy: CompiledPolicy,
+  request: AclRequest,
+  options: EvaluateOptions = {},
+): Decision {
+  const action = request.action === "pub" ? PUB : SUB;
+  let topic = request.topic;
+  if (action === SUB) {
+    const shared = parseSharedSubscription(topic);
+    if ("error" in shared) return invalid(policy, shared.error, options);
+    topic = shared.filter;
+  }
+  const problem = topicError(topic, action === PUB ? "name" : "filter");
+  if (problem) return invalid(policy, problem, options);
+  const levels = splitLevels(topic);
+  state.client = request.client;
+
+  let firstDeny = -1;
+  let firstAllow = -1;
+  let bestQos = -1;
+  let trace: TraceEntry[] | undefined;
+  const consider = (rule: CompiledRule, status: number) => {
+    if (status !== MATCH) return;
+    if (rule.effect === "deny") {
+      if (firstDeny < 0 || rule.id < firstDeny) firstDeny = rule.id;
+    } else {
+      if (firstAllow < 0 || rule.id < firstAllow) firstAllow = rule.id;
+      if (granted > bestQos) bestQos = granted;
+    }
+  };
+  if (options.trace) {
+    trace = [];
+    for (const rule of policy.rules) {
+      const status = checkRule(rule, action, request, levels);
+      trace.push({
+        pointer: rule.pointer,
+        applies: status === MATCH,
+        effect: rule.effect,
+        why: explain(rule, status, request, levels),
+      });
+      consider(rule, status);
+    }
+  } else {
+    scratch.length = 0;
+    policy.index.candidates(action, request.client.username, levels, scratch);
+    for (let k = 0; k < scratch.length; k++) {
+      const rule = policy.rules[scratch[k]];
+      consider(rule, checkRule(rule, action, request, levels));
+    }
+  }
+  state.client = null;
+
+  const qos = (request.qos ?? 0) as QoS;
+  let decision: Decision;
+  if (firstDeny >= 0) {
+    decision = {
+      decision: "deny",
+      reason: "deny_rule",
+      matched: matched(policy.rules[firstDeny], request, levels),
+      granted_qos: null,
+      default: policy.default,
+    };
+  } else if (firstAllow >= 0) {
+    decision = {
+      decision: "allow",
+      reason: "rule",
+      matched: matched(policy.rules[firstAllow], request, levels),
+      granted_qos: bestQos as QoS,
+      default: policy.default,
+    };
+  } else {
+    decision = {
+      decision: policy.default,
+      reason: "default",
+      matched: null,
+      granted_qos: policy.default === "allow" ? qos : null,
+      default: policy.default,
+    };
+  }
+  if (trace) decision.trace = trace;
+  return decision;
+}
+
+function invalid(policy: CompiledPolicy, detail: string, options: EvaluateOptions): Decision {
+  const decision: Decision = {
+    decision: "deny",
+    reason: "invalid_topic",
+    matched: null,
+    granted_qos: null,
+    detail,
+    default: policy.default,
+  };
+  if (options.trace) {
+    decision.trace = policy.rules.map((rule) => ({
+      pointer: rule.pointer,
+      applies: false,
+      effect: rule.effect,
+      why: "the requested topic is invalid",
+    }));
+  }
+  return decision;
+}
+
+function matched(rule: CompiledRule, request: AclRequest, levels: string[]): MatchedRule {
+  state.client = request.client;
+  state.binding = rule.binding;
+  state.requireGrant = rule.requireGrant;
+  const resolved = resolvedTopic(rule.levels, levels, state) ?? rule.topic;
+  state.client = null;
+  return {
+    section: rule.section,
+    index: rule.index,
+    pointer: rule.pointer,
+    line: rule.line,
+    topic: rule.topic,
+    resolved_topic: resolved,
+  };
+}
+
+function describeRuleTopic(rule: CompiledRule, levels: string[]): string {
+  const resolved = rule.hasTemplate ? resolvedTopic(rule.levels, levels, state) : null;
+  return resolved === null ? rule.topic : `${rule.topic} resolves to ${resolved}`;
+}
+
+function placeholderName(): string {
+  return state.failIsVariable ? `{${state.failName}}` : `claim ${state.failName}`;
+}
+
+function explain(rule: CompiledRule, status: number, request: AclRequest, levels: string[]) {
+  const topic = levels.join("/");
+  const verb = request.action === "pub" ? "matches" : "covers";
+  switch (status) {
+    case MATCH: {
+      const qos = request.action === "sub" ? ` (granted QoS ${granted})` : "";
+      return `${describeRuleTopic(rule, levels)} which ${verb} ${topic}${qos}`;
+    }
+    case ACTION_NOT_COVERED:
+      return `action ${ruleActionName(rule)} does not cover ${request.action}`;
+    case USER_NOT_SELECTED:
+      return `user selector ${rule.selector.text} does not select username ` +
+        `"${request.client.username}"`;
+    case TOPIC_MISMATCH:
+      return `${describeRuleTopic(rule, levels)} which does not ${
+        verb === "matches" ? "match" : "cover"
+      } ${topic}`;
+    case DOLLAR_WILDCARD:
+      return `${rule.topic} starts with a wildcard, which never matches a topic starting with $`;
+    case VALUE_MISSING:
+      return `${placeholderName()} is not set, so ${rule.topic} cannot resolve`;
+    case VALUE_EMPTY:
+      return `${placeholderName()} is empty, so ${rule.topic} cannot resolve`;
+    case VALUE_UNSAFE:
+      return `${placeholderName()} contains '${
+        state.failValue === "\u0000" ? "NUL" : state.failValue
+      }', which is unsafe in a topic level, so ${rule.topic} does not apply`;
+    case VALUE_DOLLAR:
+      return `a placeholder would make the first level "${state.failValue}" start with $, ` +
+        "which only a literal $ may do";
+    case CHANNEL_EMPTY:
+      return `channel {${state.failName}} would be an empty level`;
+    case GRANT_MISSING:
+      return `require_grant: claim ${state.failName} is not set, so no channel is granted`;
+    case CHANNEL_NOT_GRANTED:
+      return `require_grant: channel "${state.failValue}" is not in claim ${rule.binding} ` +
+        `(${JSON.stringify(request.client.claims?.[rule.binding ?? ""] ?? "")})`;
+    case QOS_NOT_ALLOWED:
+      return request.action === "pub"
+        ? `QoS ${request.qos ?? 0} is not allowed (qos: ${qosList(rule)})`
+        : `no allowed QoS at or below ${request.qos ?? 0} (qos: ${qosList(rule)})`;
+    case RETAIN_NOT_ALLOWED:
+      return "retained publishes are not allowed (retain: false)";
+  }
+  return "does not apply";
+}
+
+function ruleActionName(rule: CompiledRule): string {
+  return rule.actions === (PUB | SUB) ? "pub+sub" : rule.actions === PUB ? "pub" : "sub";
+}
+
+function qosList(rule: CompiledRule): string {
+  return `[${[0, 1, 2].filter((q) => rule.qosMask & (1 << q)).join(", ")}]`;
+}

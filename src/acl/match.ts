@@ -1,0 +1,260 @@
+/**
+ * The level matcher: does a rule topic (with placeholders resolved for one client) match a
+ * topic name, or contain a subscription filter? One implementation serves the fast path,
+ * the trace and the plain `filterMatchesTopic` / `filterContains` helpers.
+ */
+
+import type { ClientIdentity } from "./types.ts";
+import { HASH, type Level, LIT, PLUS, type TemplatePart } from "./template.ts";
+
+/** The rule topic matches (or contains) the request topic. */
+export const MATCH = 0;
+/** The topics differ. */
+export const TOPIC_MISMATCH = 1;
+/** A `+` or `#` at the first level never matches a topic starting with `$`. */
+export const DOLLAR_WILDCARD = 2;
+/** A variable or claim the rule needs is not set. */
+export const VALUE_MISSING = 3;
+/** A variable or claim the rule needs is empty. */
+export const VALUE_EMPTY = 4;
+/** A variable or claim holds `/`, `+`, `#` or NUL. */
+export const VALUE_UNSAFE = 5;
+/** A placeholder would make the first level start with `$`. */
+export const VALUE_DOLLAR = 6;
+/** The level a channel placeholder stands for is empty. */
+export const CHANNEL_EMPTY = 7;
+/** The channel is not among the values of the grant claim. */
+export const CHANNEL_NOT_GRANTED = 8;
+/** `require_grant` is on and the grant claim is not set. */
+export const GRANT_MISSING = 9;
+
+/** Scratch state for one match: the client, the rule's binding, and failure details. */
+export interface MatchState {
+  client: ClientIdentity | null;
+  binding: string | undefined;
+  requireGrant: boolean;
+  /** Name of the variable, claim or channel a failure is about. */
+  failName: string;
+  /** Whether `failName` is a connection variable (else a claim or channel). */
+  failIsVariable: boolean;
+  /** The unsafe character or offending value of a failure. */
+  failValue: string;
+}
+
+/** A fresh state; reuse one per evaluator to avoid allocation. */
+export function newMatchState(): MatchState {
+  return {
+    client: null,
+    binding: undefined,
+    requireGrant: false,
+    failName: "",
+    failIsVariable: false,
+    failValue: "",
+  };
+}
+
+// deno-lint-ignore no-control-regex -- NUL is one of the unsafe characters
+const UNSAFE = /[/+#\u0000]/;
+const DOLLAR = 36;
+
+/** The first character of `/ + # NUL` in a value, or null when it is safe in a topic level. */
+export function unsafeCharacter(value: string): string | null {
+  const found = UNSAFE.exec(value);
+  return found ? found[0] : null;
+}
+
+function lookup(part: TemplatePart, client: ClientIdentity | null): unknown {
+  if (!client) return undefined;
+  if (part.kind === "var") return client[part.value];
+  const claims = client.claims;
+  return claims && Object.hasOwn(claims, part.value) ? claims[part.value] : undefined;
+}
+
+/** Resolves template parts to text, or returns a failure status and records why in `state`. */
+function resolveParts(parts: TemplatePart[], state: MatchState): string | number {
+  let text = "";
+  for (let k = 0; k < parts.length; k++) {
+    const part = parts[k];
+    if (part.kind === "text") {
+      text += part.value;
+      continue;
+    }
+    const value = lookup(part, state.client);
+    state.failName = part.value;
+    state.failIsVariable = part.kind === "var";
+    if (typeof value !== "string") return VALUE_MISSING;
+    if (value.length === 0) return VALUE_EMPTY;
+    const unsafe = unsafeCharacter(value);
+    if (unsafe !== null) {
+      state.failValue = unsafe;
+      return VALUE_UNSAFE;
+    }
+    text += value;
+  }
+  return text;
+}
+
+/** Splits a grant claim ("lobby, dev") into its values. */
+export function grantValues(claim: string): string[] {
+  const values: string[] = [];
+  for (const piece of claim.split(",")) {
+    const value = piece.trim();
+    if (value.length > 0) values.push(value);
+  }
+  return values;
+}
+
+function matchTemplateLevel(level: Level, actual: string, first: boolean, state: MatchState) {
+  if (first && actual.charCodeAt(0) === DOLLAR && level.text.charCodeAt(0) !== DOLLAR) {
+    state.failName = "";
+    state.failValue = actual;
+    return VALUE_DOLLAR;
+  }
+  const prefix = resolveParts(level.prefix!, state);
+  if (typeof prefix === "number") return prefix;
+  if (level.channel === null || level.channel === undefined) {
+    return prefix === actual ? MATCH : TOPIC_MISMATCH;
+  }
+  const suffix = resolveParts(level.suffix!, state);
+  if (typeof suffix === "number") return suffix;
+  if (
+    actual.length < prefix.length + suffix.length || !actual.startsWith(prefix) ||
+    !actual.endsWith(suffix)
+  ) {
+    return TOPIC_MISMATCH;
+  }
+  const value = actual.slice(prefix.length, actual.length - suffix.length);
+  state.failName = level.channel;
+  state.failIsVariable = false;
+  if (value.length === 0) return CHANNEL_EMPTY;
+  if (state.requireGrant) {
+    const binding = state.binding ?? "";
+    const claims = state.client?.claims;
+    const grant = claims && Object.hasOwn(claims, binding) ? claims[binding] : undefined;
+    if (typeof grant !== "string") {
+      state.failName = binding;
+      return GRANT_MISSING;
+    }
+    if (!grantValues(grant).includes(value)) {
+      state.failValue = value;
+      return CHANNEL_NOT_GRANTED;
+    }
+  }
+  return MATCH;
+}
+
+function isDollar(level: string): boolean {
+  return level.charCodeAt(0) === DOLLAR;
+}
+
+/**
+ * Matches rule levels against request levels: a topic name (publish) or a filter
+ * (subscribe, where the rule must contain every topic the filter can match).
+ * With `resolve` false, template levels are taken to match any literal level, which tells a
+ * structural mismatch apart from a placeholder problem.
+ */
+function walk(rule: Level[], request: string[], state: MatchState, resolve: boolean): number {
+  const ruleLength = rule.length;
+  const requestLength = request.length;
+  for (let i = 0; i < ruleLength; i++) {
+    const level = rule[i];
+    if (level.kind === HASH) {
+      return i === 0 && isDollar(request[0]) ? DOLLAR_WILDCARD : MATCH;
+    }
+    if (i === requestLength) return TOPIC_MISMATCH;
+    const actual = request[i];
+    if (actual === "#") {
+      // Only a rule `#` here, or `+/#` as the whole rule, holds every topic `#` matches.
+      return i === 0 && level.kind === PLUS && ruleLength === 2 && rule[1].kind === HASH
+        ? MATCH
+        : TOPIC_MISMATCH;
+    }
+    if (actual === "+") {
+      if (level.kind !== PLUS) return TOPIC_MISMATCH;
+    } else if (level.kind === PLUS) {
+      if (i === 0 && isDollar(actual)) return DOLLAR_WILDCARD;
+    } else if (level.kind === LIT) {
+      if (level.text !== actual) return TOPIC_MISMATCH;
+    } else if (resolve) {
+      const status = matchTemplateLevel(level, actual, i === 0, state);
+      if (status !== MATCH) return status;
+    }
+  }
+  return ruleLength === requestLength ? MATCH : TOPIC_MISMATCH;
+}
+
+/**
+ * Whether rule `levels` match `request` levels for the client in `state`. Returns MATCH or
+ * the reason it does not; a structural mismatch is reported before any placeholder problem.
+ */
+export function matchLevels(
+  levels: Level[],
+  request: string[],
+  state: MatchState,
+  hasTemplate = false,
+): number {
+  const structural = walk(levels, request, state, false);
+  if (structural !== MATCH || !hasTemplate) return structural;
+  return walk(levels, request, state, true);
+}
+
+/**
+ * The rule topic with placeholders filled in for the client in `state`; a channel level
+ * takes the request's level when that level fits it. Null when some placeholder cannot be
+ * filled in (a claim is missing or unsafe, or no request level fits a channel).
+ */
+export function resolvedTopic(
+  levels: Level[],
+  request: string[],
+  state: MatchState,
+): string | null {
+  const out: string[] = [];
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i];
+    if (level.prefix === undefined) {
+      out.push(level.text);
+      continue;
+    }
+    const prefix = resolveParts(level.prefix, state);
+    const suffix = resolveParts(level.suffix ?? [], state);
+    if (typeof prefix === "number" || typeof suffix === "number") return null;
+    if (!level.channel) {
+      out.push(prefix);
+      continue;
+    }
+    const actual = request[i];
+    const fits = actual !== undefined && actual !== "+" && actual !== "#" &&
+      actual.length > prefix.length + suffix.length && actual.startsWith(prefix) &&
+      actual.endsWith(suffix);
+    if (!fits) return null;
+    out.push(actual);
+  }
+  return out.join("/");
+}
+
+function startsWithDollar(level: Level): boolean {
+  return level.kind !== PLUS && level.kind !== HASH && level.text.charCodeAt(0) === DOLLAR;
+}
+
+/**
+ * Whether rule topic `outer` matches every topic rule topic `inner` can, for any client,
+ * taking template levels as opaque: a template level is contained only in `+`, `#` or the
+ * same template. Callers must also require equal bindings when `outer` has templates.
+ */
+export function levelsContain(outer: Level[], inner: Level[]): boolean {
+  for (let i = 0; i < outer.length; i++) {
+    const o = outer[i];
+    if (o.kind === HASH) return !(i === 0 && startsWithDollar(inner[0]));
+    if (i === inner.length) return false;
+    const n = inner[i];
+    if (n.kind === HASH) {
+      return i === 0 && o.kind === PLUS && outer.length === 2 && outer[1].kind === HASH;
+    }
+    if (n.kind === PLUS) {
+      if (o.kind !== PLUS) return false;
+    } else if (o.kind === PLUS) {
+      if (i === 0 && startsWithDollar(n)) return false;
+    } else if (o.kind !== n.kind || o.text !== n.text) return false;
+  }
+  return outer.length === inner.length;
+}

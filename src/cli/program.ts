@@ -1,0 +1,155 @@
+/**
+ * The root command, the global options, and the runner that turns every failure into a
+ * message and an exit code.
+ */
+
+import { Command, CommanderError, type CommandUnknownOpts, Option } from "./vendor/commander.js";
+import { type Io, processIo } from "./io.ts";
+import { CliError } from "./errors.ts";
+import { EXIT_CODE_HELP, EXIT_ERROR, EXIT_OK, EXIT_USAGE } from "./exit_codes.ts";
+import { versionText } from "../version.ts";
+
+/** The default API. */
+export const DEFAULT_API_URL = "https://api.cloudsignal.io";
+
+/** What every command gets from the root options and the environment. */
+export interface CliContext {
+  io: Io;
+  /** API base URL without a trailing slash. */
+  apiUrl: string;
+  /** Whether the API URL was chosen by flag or environment (not the default). */
+  apiUrlExplicit: boolean;
+  debug: boolean;
+  /** The CLI's state directory: CLOUDSIGNAL_HOME or ~/.cloudsignal. */
+  home: string;
+}
+
+/** Builds the root command with the global options. */
+export function createProgram() {
+  return new Command("cloudsignal")
+    .description(
+      "The CloudSignal command line: log in, keep ACL policies as files, simulate and test them with the broker's own evaluator, and manage identity claims.",
+    )
+    .version(versionText(), "-V, --version", "print the version and commit")
+    .addOption(
+      new Option("--api-url <url>", `API base URL (default ${DEFAULT_API_URL})`).env(
+        "CLOUDSIGNAL_API_URL",
+      ),
+    )
+    .option("--debug", "log each HTTP request (method, URL, status, time; credentials redacted)")
+    .option("--no-color", "disable colour (also NO_COLOR)")
+    .helpOption("-h, --help", "show help")
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      "after",
+      `\n${EXIT_CODE_HELP}\n\nEnvironment: CLOUDSIGNAL_API_URL, CLOUDSIGNAL_TOKEN, CLOUDSIGNAL_HOME,\nCLOUDSIGNAL_CLIENT_ID, CLOUDSIGNAL_DEBUG=1, NO_COLOR.`,
+    );
+}
+
+/** The root command type. */
+export type Program = ReturnType<typeof createProgram>;
+
+interface GlobalOptionValues {
+  apiUrl?: string;
+  debug?: boolean;
+  color?: boolean;
+}
+
+function homeDirectory(io: Io): string {
+  const override = io.env("CLOUDSIGNAL_HOME");
+  if (override) return override;
+  const home = io.env("HOME") ?? io.env("USERPROFILE");
+  if (!home) {
+    throw new CliError(
+      "cannot find your home directory",
+      EXIT_ERROR,
+      "set HOME or CLOUDSIGNAL_HOME",
+    );
+  }
+  return `${home}/.cloudsignal`;
+}
+
+/** The context for a command, from its own and its ancestors' options. */
+export function contextOf(command: { optsWithGlobals(): object }): CliContext {
+  const options = command.optsWithGlobals() as GlobalOptionValues;
+  const io = processIo({ noColor: options.color === false });
+  const debugEnv = io.env("CLOUDSIGNAL_DEBUG") ?? "";
+  const apiUrl = (options.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, "");
+  return {
+    io,
+    apiUrl,
+    apiUrlExplicit: options.apiUrl !== undefined,
+    debug: options.debug === true || ["1", "true", "yes"].includes(debugEnv.toLowerCase()),
+    home: homeDirectory(io),
+  };
+}
+
+let exitCode = EXIT_OK;
+
+/** Wraps a command action so the exit code it returns becomes the process's. */
+export function act<A extends unknown[]>(
+  action: (...args: A) => Promise<number | void>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    exitCode = (await action(...args)) ?? EXIT_OK;
+  };
+}
+
+function printError(io: Io, error: CliError): void {
+  io.err(`${io.errStyle.red("Error:")} ${error.message}\n`);
+  if (error.hint) io.err(`${error.hint}\n`);
+}
+
+/**
+ * Parses `args`, runs the chosen command, and exits: with its code, 2 for usage errors, the
+ * error's own code for a `CliError`, and 1 for anything unexpected (stack only with --debug).
+ */
+export async function runProgram(program: Program, args: string[]): Promise<never> {
+  const io = processIo({ noColor: args.includes("--no-color") });
+  const configure = (command: CommandUnknownOpts) => {
+    command.exitOverride();
+    command.configureOutput({
+      outputError: (text, write) => write(text.replace(/^error: /, "Error: ")),
+    });
+    command.showHelpAfterError(`(run \`${commandPath(command)} --help\` for usage)`);
+    for (const sub of command.commands) configure(sub as CommandUnknownOpts);
+  };
+  configure(program as unknown as CommandUnknownOpts);
+  try {
+    await program.parseAsync(args, { from: "user" });
+  } catch (error) {
+    Deno.exit(exitCodeFor(error, io, args));
+  }
+  Deno.exit(exitCode);
+}
+
+function commandPath(command: { name(): string; parent: unknown }): string {
+  const names: string[] = [];
+  let at: { name(): string; parent: unknown } | null = command;
+  while (at) {
+    names.unshift(at.name());
+    at = at.parent as typeof at;
+  }
+  return names.join(" ");
+}
+
+function exitCodeFor(error: unknown, io: Io, args: string[]): number {
+  if (error instanceof CommanderError) {
+    const done = ["commander.helpDisplayed", "commander.version", "commander.help"];
+    if (done.includes(error.code)) return EXIT_OK;
+    if (error.code === "commander.executeSubCommandAsync") return EXIT_ERROR;
+    return EXIT_USAGE;
+  }
+  if (error instanceof CliError) {
+    printError(io, error);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.err(`${io.errStyle.red("Error:")} unexpected failure: ${message}\n`);
+  if (args.includes("--debug") || Deno.env.get("CLOUDSIGNAL_DEBUG") === "1") {
+    io.err(`${error instanceof Error ? error.stack : ""}\n`);
+  } else {
+    io.err("Run again with --debug for details, and report it if it persists.\n");
+  }
+  return EXIT_ERROR;
+}

@@ -1,0 +1,127 @@
+/**
+ * `acl simulate`: builds a request from flags, decides it with the shared evaluator, and
+ * prints the decision in the dashboard simulator's form or as JSON.
+ */
+
+import type { AclRequest, ClientIdentity, Decision, QoS } from "../acl/types.ts";
+import { CLAIM_NAME } from "../acl/template.ts";
+import { evaluate } from "../acl/evaluate.ts";
+import { describeDecision } from "../acl/explain.ts";
+import type { CompiledPolicy } from "../acl/compile.ts";
+import { UsageError } from "../cli/errors.ts";
+import type { Io } from "../cli/io.ts";
+import { EXIT_DENIED, EXIT_OK } from "../cli/exit_codes.ts";
+
+/** The request flags of `acl simulate`. */
+export interface RequestFlags {
+  username?: string;
+  clientId?: string;
+  orgId?: string;
+  orgShortId?: string;
+  claim?: string[];
+  topic: string;
+  action: string;
+  qos?: string;
+  retain?: boolean;
+}
+
+/** Output flags of `acl simulate`. */
+export interface OutputFlags {
+  json?: boolean;
+  exitStatus?: boolean;
+  trace?: boolean;
+}
+
+/** Parses repeated `--claim key=value` flags. */
+export function parseClaims(pairs: string[]): Record<string, string> {
+  const claims: Record<string, string> = {};
+  for (const pair of pairs) {
+    const equals = pair.indexOf("=");
+    if (equals < 0) {
+      throw new UsageError(`--claim ${JSON.stringify(pair)} needs the form key=value`);
+    }
+    const key = pair.slice(0, equals);
+    if (!CLAIM_NAME.test(key)) {
+      throw new UsageError(
+        `--claim: invalid claim name ${JSON.stringify(key)} ` +
+          "(a letter or _, then letters, digits, _ or -; 64 at most)",
+      );
+    }
+    claims[key] = pair.slice(equals + 1);
+  }
+  return claims;
+}
+
+/** Builds the request; `base` supplies the identity of `--user` (flags override it). */
+export function requestFromFlags(flags: RequestFlags, base?: ClientIdentity): AclRequest {
+  if (flags.action !== "pub" && flags.action !== "sub") {
+    throw new UsageError(`--action must be pub or sub (got ${JSON.stringify(flags.action)})`);
+  }
+  let qos: QoS | undefined;
+  if (flags.qos !== undefined) {
+    if (!/^[012]$/.test(flags.qos)) {
+      throw new UsageError(`--qos must be 0, 1 or 2 (got ${JSON.stringify(flags.qos)})`);
+    }
+    qos = Number(flags.qos) as QoS;
+  }
+  if (flags.retain && flags.action === "sub") {
+    throw new UsageError("--retain applies to publishes only (use it with --action pub)");
+  }
+  const username = flags.username ?? base?.username;
+  if (username === undefined) {
+    throw new UsageError("--username is required (or --user to load a user's identity)");
+  }
+  const client: ClientIdentity = {
+    ...base,
+    username,
+    claims: { ...base?.claims, ...parseClaims(flags.claim ?? []) },
+  };
+  if (flags.clientId !== undefined) client.client_id = flags.clientId;
+  if (flags.orgId !== undefined) client.org_id = flags.orgId;
+  if (flags.orgShortId !== undefined) client.org_short_id = flags.orgShortId;
+  return { client, action: flags.action, topic: flags.topic, qos, retain: flags.retain === true };
+}
+
+/** Decides `request` with every rule's verdict. */
+export function simulate(policy: CompiledPolicy, request: AclRequest): Decision {
+  return evaluate(policy, request, { trace: true });
+}
+
+/** Human output: the verdict line, the granted QoS, where the rule is, and on request the trace. */
+export function formatDecision(
+  decision: Decision,
+  request: AclRequest,
+  io: Io,
+  options: { trace?: boolean; source?: string } = {},
+): string {
+  const style = io.outStyle;
+  const verdict = describeDecision(decision, request);
+  const lines = [decision.decision === "allow" ? style.green(verdict) : style.red(verdict)];
+  if (decision.decision === "allow" && request.action === "sub" && decision.granted_qos !== null) {
+    lines.push(`  granted QoS ${decision.granted_qos}`);
+  }
+  if (decision.matched?.line && options.source) {
+    lines.push(style.dim(`  at ${options.source}:${decision.matched.line}`));
+  }
+  if (options.trace) {
+    lines.push("", "Rules:");
+    for (const entry of decision.trace ?? []) {
+      const mark = entry.applies ? (entry.effect === "deny" ? "deny " : "allow") : "  -  ";
+      lines.push(`  ${mark} ${entry.pointer}  ${style.dim(entry.why)}`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Prints a decision and returns the exit code (3 for deny with `--exit-status`). */
+export function reportDecision(
+  io: Io,
+  decision: Decision,
+  request: AclRequest,
+  flags: OutputFlags,
+  source?: string,
+): number {
+  if (flags.json) io.out(`${JSON.stringify(decision, null, 2)}\n`);
+  else io.out(formatDecision(decision, request, io, { trace: flags.trace, source }));
+  return flags.exitStatus && decision.decision === "deny" ? EXIT_DENIED : EXIT_OK;
+}

@@ -1,0 +1,67 @@
+/** `acl test` output: each test, each failure with its explanation, and unexercised rules. */
+
+import type { TestRunResult } from "../acl/policy_tests.ts";
+import type { Palette } from "../cli/io.ts";
+
+function at(name: string, line: number | null): string {
+  return line === null ? "" : ` (${name}:${line})`;
+}
+
+/** The human report. */
+export function testReport(name: string, run: TestRunResult, style: Palette): string {
+  const lines: string[] = [];
+  if (run.outcomes.length === 0) {
+    lines.push(`No tests in ${name}: add a "tests" array (policy version 2.2) to check decisions.`);
+  }
+  for (const outcome of run.outcomes) {
+    if (outcome.passed) {
+      lines.push(`${style.green("✓")} ${outcome.name}`);
+      continue;
+    }
+    lines.push(`${style.red("✗")} ${outcome.name}${style.dim(at(name, outcome.line))}`);
+    lines.push(`    expected ${outcome.expect}, got ${outcome.decision.decision}`);
+    lines.push(`    ${outcome.explanation}`);
+    for (const entry of outcome.decision.trace ?? []) {
+      if (entry.applies) lines.push(style.dim(`    ${entry.pointer} applies (${entry.effect})`));
+    }
+  }
+  if (run.outcomes.length > 0) {
+    const summary = `${run.outcomes.length} test${run.outcomes.length === 1 ? "" : "s"}: ` +
+      `${run.passed} passed, ${run.failed} failed`;
+    lines.push("", run.failed > 0 ? style.red(summary) : style.green(summary));
+  }
+  if (run.unexercised.length > 0) {
+    lines.push("", "Rules no test exercised:");
+    for (const rule of run.unexercised) {
+      lines.push(`  ${rule.path} ${rule.topic}${style.dim(at(name, rule.line))}`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** The `--json` report. */
+export function testJson(name: string, run: TestRunResult): string {
+  return `${
+    JSON.stringify(
+      {
+        file: name,
+        passed: run.passed,
+        failed: run.failed,
+        tests: run.outcomes.map((outcome) => ({
+          name: outcome.name,
+          pointer: outcome.pointer,
+          line: outcome.line,
+          passed: outcome.passed,
+          expect: outcome.expect,
+          decision: outcome.decision.decision,
+          reason: outcome.decision.reason,
+          explanation: outcome.explanation,
+          matched: outcome.decision.matched,
+        })),
+        unexercised: run.unexercised,
+      },
+      null,
+      2,
+    )
+  }\n`;
+}
