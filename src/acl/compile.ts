@@ -11,29 +11,45 @@ import { RuleIndex } from "./rule_index.ts";
 import { PUB, SUB } from "./action_bits.ts";
 
 /** One rule (or one topic of a publisher) ready to evaluate. */
-export interface CompiledRule {
-  /** Position in document order: `global`, then `rules`, then each publisher's topics. */
-  id: number;
-  section: Section;
-  /** Index inside its section. */
-  index: number;
+export class CompiledRule {
+  constructor(
+    /** Position in document order: `global`, then `rules`, then each publisher's topics. */
+    readonly id: number,
+    readonly section: Section,
+    /** Index inside its section. */
+    readonly index: number,
+    /** For a publisher: which of its topics this is; -1 otherwise. */
+    readonly topicIndex: number,
+    readonly line: number | null,
+    readonly topic: string,
+    /** PUB, SUB or both. */
+    readonly actions: number,
+    readonly selector: Selector,
+    readonly effect: Effect,
+    /** Bit q set when QoS q is allowed. */
+    readonly qosMask: number,
+    readonly retain: boolean,
+    readonly binding: string | undefined,
+    readonly requireGrant: boolean,
+    readonly levels: Level[],
+    readonly hasTemplate: boolean,
+  ) {}
+
+  #pointer: string | undefined;
+
   /** JSON pointer of the rule, or of the topic inside a publisher. */
-  pointer: string;
+  get pointer(): string {
+    if (this.#pointer === undefined) {
+      const element = `/${this.section}/${this.index}`;
+      this.#pointer = this.topicIndex < 0 ? element : `${element}/topics/${this.topicIndex}`;
+    }
+    return this.#pointer;
+  }
+
   /** Human path, e.g. `rules[0]` or `publishers[1]`. */
-  path: string;
-  line: number | null;
-  topic: string;
-  /** PUB, SUB or both. */
-  actions: number;
-  selector: Selector;
-  effect: Effect;
-  /** Bit q set when QoS q is allowed. */
-  qosMask: number;
-  retain: boolean;
-  binding: string | undefined;
-  requireGrant: boolean;
-  levels: Level[];
-  hasTemplate: boolean;
+  get path(): string {
+    return `${this.section}[${this.index}]`;
+  }
 }
 
 /** A policy ready for `evaluate`. */
@@ -72,8 +88,7 @@ function qosMask(qos: QoS[] | undefined): number {
 interface RuleSource {
   section: Section;
   index: number;
-  pointer: string;
-  path: string;
+  topicIndex: number;
   topic: string;
   actions: number;
   selectorText: string;
@@ -88,8 +103,7 @@ function ruleSource(section: "global" | "rules", rule: Rule, index: number): Rul
   return {
     section,
     index,
-    pointer: `/${section}/${index}`,
-    path: `${section}[${index}]`,
+    topicIndex: -1,
     topic: rule.topic,
     actions: rule.action === "pub" ? PUB : rule.action === "sub" ? SUB : PUB | SUB,
     selectorText: rule.user ?? "*",
@@ -107,12 +121,11 @@ function ruleSources(policy: Policy): RuleSource[] {
   (policy.global ?? []).forEach((rule, i) => sources.push(ruleSource("global", rule, i)));
   (policy.rules ?? []).forEach((rule, i) => sources.push(ruleSource("rules", rule, i)));
   (policy.publishers ?? []).forEach((publisher, i) => {
-    publisher.topics.forEach((topic, t) =>
+    publisher.topics.forEach((topic, t) => {
       sources.push({
         section: "publishers",
         index: i,
-        pointer: `/publishers/${i}/topics/${t}`,
-        path: `publishers[${i}]`,
+        topicIndex: t,
         topic,
         actions: PUB,
         selectorText: publisher.identity,
@@ -121,8 +134,8 @@ function ruleSources(policy: Policy): RuleSource[] {
         retain: publisher.retain,
         binding: undefined,
         requireGrant: false,
-      })
-    );
+      });
+    });
   });
   return sources;
 }
@@ -137,49 +150,55 @@ export function compilePolicy(policy: Policy, options: CompileOptions = {}): Com
   const fail = options.onError ?? ((pointer: string, message: string) => {
     throw new PolicyCompileError(pointer, message);
   });
+  // Rules share selectors and plain levels: one object for each distinct text.
+  const selectors = new Map<string, Selector>();
+  const levels = new Map<string, Level>();
+  const pointerOf = (source: RuleSource) =>
+    `/${source.section}/${source.index}` +
+    (source.topicIndex < 0 ? "" : `/topics/${source.topicIndex}`);
   for (const source of ruleSources(policy)) {
-    const rulePointer = source.section === "publishers"
-      ? `/publishers/${source.index}`
-      : source.pointer;
-    if (options.include && !options.include(rulePointer)) continue;
+    if (options.include && !options.include(`/${source.section}/${source.index}`)) continue;
     const topicProblem = topicError(source.topic, "filter");
     if (topicProblem) {
-      fail(source.pointer, topicProblem);
+      fail(pointerOf(source), topicProblem);
       continue;
     }
     const template = compileTemplate(source.topic, {
       binding: source.binding,
       version: policy.version,
-    });
+    }, levels);
     if (template.errors.length > 0) {
-      fail(source.pointer, template.errors[0].message);
+      fail(pointerOf(source), template.errors[0].message);
       continue;
     }
-    const selector = parseSelector(source.selectorText);
-    if ("error" in selector) {
-      fail(source.pointer, selector.error);
-      continue;
+    let selector = selectors.get(source.selectorText);
+    if (!selector) {
+      const parsed = parseSelector(source.selectorText);
+      if ("error" in parsed) {
+        fail(pointerOf(source), parsed.error);
+        continue;
+      }
+      selectors.set(source.selectorText, selector = parsed);
     }
-    rules.push({
-      id: rules.length,
-      section: source.section,
-      index: source.index,
-      pointer: source.pointer,
-      path: source.path,
-      line: options.lineOf?.(rulePointer) ?? null,
-      topic: source.topic,
-      actions: source.actions,
-      selector,
-      effect: source.effect,
-      qosMask: qosMask(source.qos),
-      retain: source.retain ?? true,
-      binding: source.binding,
-      requireGrant: source.requireGrant,
-      levels: template.levels,
-      hasTemplate: template.levels.some((level) => level.kind === TMPL),
-    });
+    rules.push(
+      new CompiledRule(
+        rules.length,
+        source.section,
+        source.index,
+        source.topicIndex,
+        options.lineOf?.(`/${source.section}/${source.index}`) ?? null,
+        source.topic,
+        source.actions,
+        selector,
+        source.effect,
+        qosMask(source.qos),
+        source.retain ?? true,
+        source.binding,
+        source.requireGrant,
+        template.levels,
+        template.levels.some((level) => level.kind === TMPL),
+      ),
+    );
   }
-  const index = new RuleIndex();
-  for (const rule of rules) index.add(rule);
-  return { version: policy.version, default: policy.default, rules, index };
+  return { version: policy.version, default: policy.default, rules, index: new RuleIndex(rules) };
 }

@@ -24,7 +24,7 @@ import {
 } from "./match.ts";
 import { selectorMatches } from "./selector.ts";
 import { parseSharedSubscription, topicError } from "./topic.ts";
-import { splitLevels } from "./template.ts";
+import { scanTopic, TopicView } from "./topic_view.ts";
 
 /** The rule does not cover the request's action. */
 const ACTION_NOT_COVERED = 100;
@@ -42,21 +42,49 @@ export interface EvaluateOptions {
 }
 
 const state: MatchState = newMatchState();
-const scratch: number[] = [];
+const view = new TopicView();
+const scratch: CompiledRule[] = [];
 let granted = 0;
+let firstDeny = -1;
+let firstAllow = -1;
+let bestQos = -1;
 
-function checkRule(
-  rule: CompiledRule,
-  action: number,
-  request: AclRequest,
-  levels: string[],
-): number {
+/** Folds an applying rule into the decision being made: deny wins, then document order. */
+function consider(rule: CompiledRule): void {
+  if (rule.effect === "deny") {
+    if (firstDeny < 0 || rule.id < firstDeny) firstDeny = rule.id;
+  } else {
+    if (firstAllow < 0 || rule.id < firstAllow) firstAllow = rule.id;
+    if (granted > bestQos) bestQos = granted;
+  }
+}
+
+/** Every check of one rule, in the order that explains a refusal best. */
+function checkRule(rule: CompiledRule, action: number, request: AclRequest): number {
   if ((rule.actions & action) === 0) return ACTION_NOT_COVERED;
   if (!selectorMatches(rule.selector, request.client.username)) return USER_NOT_SELECTED;
   state.binding = rule.binding;
   state.requireGrant = rule.requireGrant;
-  const status = matchLevels(rule.levels, levels, state, rule.hasTemplate);
+  const status = matchLevels(rule.levels, view, state, rule.hasTemplate);
   if (status !== MATCH) return status;
+  return checkQos(rule, action, request);
+}
+
+/**
+ * The checks the index leaves to a candidate: action and selector are implied by where the
+ * index found it, and its topic too unless it has placeholders.
+ */
+function checkCandidate(rule: CompiledRule, action: number, request: AclRequest): number {
+  if (rule.hasTemplate) {
+    state.binding = rule.binding;
+    state.requireGrant = rule.requireGrant;
+    const status = matchLevels(rule.levels, view, state, true);
+    if (status !== MATCH) return status;
+  }
+  return checkQos(rule, action, request);
+}
+
+function checkQos(rule: CompiledRule, action: number, request: AclRequest): number {
   const qos = request.qos ?? 0;
   if (action === PUB) {
     if ((rule.qosMask & (1 << qos)) === 0) return QOS_NOT_ALLOWED;
@@ -89,43 +117,34 @@ export function evaluate(
     if ("error" in shared) return invalid(policy, shared.error, options);
     topic = shared.filter;
   }
-  const problem = topicError(topic, action === PUB ? "name" : "filter");
-  if (problem) return invalid(policy, problem, options);
-  const levels = splitLevels(topic);
+  const kind = action === PUB ? "name" : "filter";
+  if (!scanTopic(view, topic, kind)) return invalid(policy, topicError(topic, kind)!, options);
   state.client = request.client;
 
-  let firstDeny = -1;
-  let firstAllow = -1;
-  let bestQos = -1;
+  firstDeny = -1;
+  firstAllow = -1;
+  bestQos = -1;
   let trace: TraceEntry[] | undefined;
-  const consider = (rule: CompiledRule, status: number) => {
-    if (status !== MATCH) return;
-    if (rule.effect === "deny") {
-      if (firstDeny < 0 || rule.id < firstDeny) firstDeny = rule.id;
-    } else {
-      if (firstAllow < 0 || rule.id < firstAllow) firstAllow = rule.id;
-      if (granted > bestQos) bestQos = granted;
-    }
-  };
   if (options.trace) {
     trace = [];
     for (const rule of policy.rules) {
-      const status = checkRule(rule, action, request, levels);
+      const status = checkRule(rule, action, request);
       trace.push({
         pointer: rule.pointer,
         applies: status === MATCH,
         effect: rule.effect,
-        why: explain(rule, status, request, levels),
+        why: explain(rule, status, request),
       });
-      consider(rule, status);
+      if (status === MATCH) consider(rule);
     }
   } else {
     scratch.length = 0;
-    policy.index.candidates(action, request.client.username, levels, scratch);
+    policy.index.candidates(action, request.client.username, view, scratch);
     for (let k = 0; k < scratch.length; k++) {
-      const rule = policy.rules[scratch[k]];
-      consider(rule, checkRule(rule, action, request, levels));
+      const rule = scratch[k];
+      if (checkCandidate(rule, action, request) === MATCH) consider(rule);
     }
+    scratch.length = 0;
   }
   state.client = null;
 
@@ -135,7 +154,7 @@ export function evaluate(
     decision = {
       decision: "deny",
       reason: "deny_rule",
-      matched: matched(policy.rules[firstDeny], request, levels),
+      matched: matched(policy.rules[firstDeny], request),
       granted_qos: null,
       default: policy.default,
     };
@@ -143,7 +162,7 @@ export function evaluate(
     decision = {
       decision: "allow",
       reason: "rule",
-      matched: matched(policy.rules[firstAllow], request, levels),
+      matched: matched(policy.rules[firstAllow], request),
       granted_qos: bestQos as QoS,
       default: policy.default,
     };
@@ -180,11 +199,13 @@ function invalid(policy: CompiledPolicy, detail: string, options: EvaluateOption
   return decision;
 }
 
-function matched(rule: CompiledRule, request: AclRequest, levels: string[]): MatchedRule {
+function matched(rule: CompiledRule, request: AclRequest): MatchedRule {
   state.client = request.client;
   state.binding = rule.binding;
   state.requireGrant = rule.requireGrant;
-  const resolved = resolvedTopic(rule.levels, levels, state) ?? rule.topic;
+  const resolved = rule.hasTemplate
+    ? resolvedTopic(rule.levels, view, state) ?? rule.topic
+    : rule.topic;
   state.client = null;
   return {
     section: rule.section,
@@ -196,8 +217,8 @@ function matched(rule: CompiledRule, request: AclRequest, levels: string[]): Mat
   };
 }
 
-function describeRuleTopic(rule: CompiledRule, levels: string[]): string {
-  const resolved = rule.hasTemplate ? resolvedTopic(rule.levels, levels, state) : null;
+function describeRuleTopic(rule: CompiledRule): string {
+  const resolved = rule.hasTemplate ? resolvedTopic(rule.levels, view, state) : null;
   return resolved === null ? rule.topic : `${rule.topic} resolves to ${resolved}`;
 }
 
@@ -205,13 +226,13 @@ function placeholderName(): string {
   return state.failIsVariable ? `{${state.failName}}` : `claim ${state.failName}`;
 }
 
-function explain(rule: CompiledRule, status: number, request: AclRequest, levels: string[]) {
-  const topic = levels.join("/");
+function explain(rule: CompiledRule, status: number, request: AclRequest) {
+  const topic = view.text;
   const verb = request.action === "pub" ? "matches" : "covers";
   switch (status) {
     case MATCH: {
       const qos = request.action === "sub" ? ` (granted QoS ${granted})` : "";
-      return `${describeRuleTopic(rule, levels)} which ${verb} ${topic}${qos}`;
+      return `${describeRuleTopic(rule)} which ${verb} ${topic}${qos}`;
     }
     case ACTION_NOT_COVERED:
       return `action ${ruleActionName(rule)} does not cover ${request.action}`;
@@ -219,7 +240,7 @@ function explain(rule: CompiledRule, status: number, request: AclRequest, levels
       return `user selector ${rule.selector.text} does not select username ` +
         `"${request.client.username}"`;
     case TOPIC_MISMATCH:
-      return `${describeRuleTopic(rule, levels)} which does not ${
+      return `${describeRuleTopic(rule)} which does not ${
         verb === "matches" ? "match" : "cover"
       } ${topic}`;
     case DOLLAR_WILDCARD:

@@ -6,6 +6,7 @@
 
 import type { ClientIdentity } from "./types.ts";
 import { HASH, type Level, LIT, PLUS, type TemplatePart } from "./template.ts";
+import type { TopicView } from "./topic_view.ts";
 
 /** The rule topic matches (or contains) the request topic. */
 export const MATCH = 0;
@@ -94,39 +95,44 @@ function resolveParts(parts: TemplatePart[], state: MatchState): string | number
   return text;
 }
 
-/** Splits a grant claim ("lobby, dev") into its values. */
-export function grantValues(claim: string): string[] {
-  const values: string[] = [];
-  for (const piece of claim.split(",")) {
+/** Whether `grant` (a comma-separated claim) lists the text of `view` level `i` at [from, to). */
+function granted(grant: string, view: TopicView, from: number, to: number): boolean {
+  const text = view.text;
+  const length = to - from;
+  for (const piece of grant.split(",")) {
     const value = piece.trim();
-    if (value.length > 0) values.push(value);
+    if (value.length === length && text.startsWith(value, from)) return true;
   }
-  return values;
+  return false;
 }
 
-function matchTemplateLevel(level: Level, actual: string, first: boolean, state: MatchState) {
-  if (first && actual.charCodeAt(0) === DOLLAR && level.text.charCodeAt(0) !== DOLLAR) {
+function matchTemplateLevel(level: Level, view: TopicView, i: number, state: MatchState): number {
+  const text = view.text;
+  const from = view.start[i];
+  const to = view.end[i];
+  if (i === 0 && text.charCodeAt(from) === DOLLAR && level.text.charCodeAt(0) !== DOLLAR) {
     state.failName = "";
-    state.failValue = actual;
+    state.failValue = view.level(i);
     return VALUE_DOLLAR;
   }
   const prefix = resolveParts(level.prefix!, state);
   if (typeof prefix === "number") return prefix;
   if (level.channel === null || level.channel === undefined) {
-    return prefix === actual ? MATCH : TOPIC_MISMATCH;
+    return to - from === prefix.length && text.startsWith(prefix, from) ? MATCH : TOPIC_MISMATCH;
   }
   const suffix = resolveParts(level.suffix!, state);
   if (typeof suffix === "number") return suffix;
   if (
-    actual.length < prefix.length + suffix.length || !actual.startsWith(prefix) ||
-    !actual.endsWith(suffix)
+    to - from < prefix.length + suffix.length || !text.startsWith(prefix, from) ||
+    !text.endsWith(suffix, to)
   ) {
     return TOPIC_MISMATCH;
   }
-  const value = actual.slice(prefix.length, actual.length - suffix.length);
+  const valueFrom = from + prefix.length;
+  const valueTo = to - suffix.length;
   state.failName = level.channel;
   state.failIsVariable = false;
-  if (value.length === 0) return CHANNEL_EMPTY;
+  if (valueTo === valueFrom) return CHANNEL_EMPTY;
   if (state.requireGrant) {
     const binding = state.binding ?? "";
     const claims = state.client?.claims;
@@ -135,48 +141,46 @@ function matchTemplateLevel(level: Level, actual: string, first: boolean, state:
       state.failName = binding;
       return GRANT_MISSING;
     }
-    if (!grantValues(grant).includes(value)) {
-      state.failValue = value;
+    if (!granted(grant, view, valueFrom, valueTo)) {
+      state.failValue = text.slice(valueFrom, valueTo);
       return CHANNEL_NOT_GRANTED;
     }
   }
   return MATCH;
 }
 
-function isDollar(level: string): boolean {
-  return level.charCodeAt(0) === DOLLAR;
-}
+const PLUS_CHAR = 43;
+const HASH_CHAR = 35;
 
 /**
- * Matches rule levels against request levels: a topic name (publish) or a filter
+ * Matches rule levels against the request's levels: a topic name (publish) or a filter
  * (subscribe, where the rule must contain every topic the filter can match).
  * With `resolve` false, template levels are taken to match any literal level, which tells a
  * structural mismatch apart from a placeholder problem.
  */
-function walk(rule: Level[], request: string[], state: MatchState, resolve: boolean): number {
+function walk(rule: Level[], view: TopicView, state: MatchState, resolve: boolean): number {
   const ruleLength = rule.length;
-  const requestLength = request.length;
+  const requestLength = view.count;
   for (let i = 0; i < ruleLength; i++) {
     const level = rule[i];
     if (level.kind === HASH) {
-      return i === 0 && isDollar(request[0]) ? DOLLAR_WILDCARD : MATCH;
+      return i === 0 && view.startsWithDollar() ? DOLLAR_WILDCARD : MATCH;
     }
     if (i === requestLength) return TOPIC_MISMATCH;
-    const actual = request[i];
-    if (actual === "#") {
+    if (view.isChar(i, HASH_CHAR)) {
       // Only a rule `#` here, or `+/#` as the whole rule, holds every topic `#` matches.
       return i === 0 && level.kind === PLUS && ruleLength === 2 && rule[1].kind === HASH
         ? MATCH
         : TOPIC_MISMATCH;
     }
-    if (actual === "+") {
+    if (view.isChar(i, PLUS_CHAR)) {
       if (level.kind !== PLUS) return TOPIC_MISMATCH;
     } else if (level.kind === PLUS) {
-      if (i === 0 && isDollar(actual)) return DOLLAR_WILDCARD;
+      if (i === 0 && view.startsWithDollar()) return DOLLAR_WILDCARD;
     } else if (level.kind === LIT) {
-      if (level.text !== actual) return TOPIC_MISMATCH;
+      if (!view.equals(i, level.text)) return TOPIC_MISMATCH;
     } else if (resolve) {
-      const status = matchTemplateLevel(level, actual, i === 0, state);
+      const status = matchTemplateLevel(level, view, i, state);
       if (status !== MATCH) return status;
     }
   }
@@ -184,18 +188,19 @@ function walk(rule: Level[], request: string[], state: MatchState, resolve: bool
 }
 
 /**
- * Whether rule `levels` match `request` levels for the client in `state`. Returns MATCH or
- * the reason it does not; a structural mismatch is reported before any placeholder problem.
+ * Whether rule `levels` match the request topic in `view` for the client in `state`. Returns
+ * MATCH or the reason it does not; a structural mismatch is reported before any placeholder
+ * problem. In a filter, single-character levels `+` and `#` are wildcards.
  */
 export function matchLevels(
   levels: Level[],
-  request: string[],
+  view: TopicView,
   state: MatchState,
   hasTemplate = false,
 ): number {
-  const structural = walk(levels, request, state, false);
+  const structural = walk(levels, view, state, false);
   if (structural !== MATCH || !hasTemplate) return structural;
-  return walk(levels, request, state, true);
+  return walk(levels, view, state, true);
 }
 
 /**
@@ -203,11 +208,7 @@ export function matchLevels(
  * takes the request's level when that level fits it. Null when some placeholder cannot be
  * filled in (a claim is missing or unsafe, or no request level fits a channel).
  */
-export function resolvedTopic(
-  levels: Level[],
-  request: string[],
-  state: MatchState,
-): string | null {
+export function resolvedTopic(levels: Level[], view: TopicView, state: MatchState): string | null {
   const out: string[] = [];
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i];
@@ -222,9 +223,9 @@ export function resolvedTopic(
       out.push(prefix);
       continue;
     }
-    const actual = request[i];
-    const fits = actual !== undefined && actual !== "+" && actual !== "#" &&
-      actual.length > prefix.length + suffix.length && actual.startsWith(prefix) &&
+    if (i >= view.count || view.isChar(i, PLUS_CHAR) || view.isChar(i, HASH_CHAR)) return null;
+    const actual = view.level(i);
+    const fits = actual.length > prefix.length + suffix.length && actual.startsWith(prefix) &&
       actual.endsWith(suffix);
     if (!fits) return null;
     out.push(actual);

@@ -122,8 +122,12 @@ export function addSchemaFindings(document: unknown, findings: FindingList): Sch
     if (!mapped) continue;
     const [code, pointer, message, atKey] = mapped;
     findings.error(code, pointer, message, { atKey });
-    flagged.push(pointer);
-    if (!HARMLESS_TO_SEMANTICS.has(code)) broken.push(pointer);
+    // A missing field breaks that field, not the object holding it.
+    const damaged = error.keyword === "required"
+      ? `${pointer}/${escapePointerToken(String(error.params.missingProperty))}`
+      : pointer;
+    flagged.push(damaged);
+    if (!HARMLESS_TO_SEMANTICS.has(code)) broken.push(damaged);
   }
   return { broken, flagged };
 }

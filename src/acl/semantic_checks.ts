@@ -204,7 +204,7 @@ function describe(rule: CompiledRule): string {
 /** Warns about rules that repeat or are wholly covered by another rule. */
 function checkOverlaps(findings: FindingList, rules: CompiledRule[], index: RuleIndex) {
   const firstByKey = new Map<string, CompiledRule>();
-  const candidates: number[] = [];
+  const candidates: CompiledRule[] = [];
   for (const rule of rules) {
     const key = canonical(rule);
     const twin = firstByKey.get(key);
@@ -216,8 +216,7 @@ function checkOverlaps(findings: FindingList, rules: CompiledRule[], index: Rule
     candidates.length = 0;
     index.containing(rule, rule.actions & PUB ? PUB : SUB, candidates);
     let cover: CompiledRule | null = null;
-    for (const id of candidates) {
-      const outer = rules[id];
+    for (const outer of candidates) {
       if (!redundantGiven(rule, outer)) continue;
       // Two rules covering each other: only the later one is redundant.
       if (redundantGiven(outer, rule) && outer.id > rule.id) continue;
@@ -245,9 +244,9 @@ export function addSemanticFindings(
   broken: BrokenParts,
   flagged: BrokenParts,
 ): void {
-  if (!broken.isClean("/version") || !broken.isClean("/default")) return;
-  const version = policy.version;
-  if (policy.default === "allow") {
+  // An unusable version is reported by the schema; check placeholders as the newest version.
+  const version = broken.isClean("/version") ? policy.version : "2.2";
+  if (broken.isClean("/default") && policy.default === "allow") {
     findings.warning(
       "default_allow",
       "/default",
@@ -268,9 +267,9 @@ export function addSemanticFindings(
       if (broken.isClean(pointer)) checkPublisher(findings, publisher, pointer, version);
     });
   }
-  const ruleCount = (policy.global?.length ?? 0) + (policy.rules?.length ?? 0) +
-    (policy.publishers?.length ?? 0);
-  if (ruleCount === 0) {
+  const ruleCount = [policy.global, policy.rules, policy.publishers]
+    .reduce((sum, section) => sum + (Array.isArray(section) ? section.length : 0), 0);
+  if (ruleCount === 0 && broken.isClean("/default")) {
     findings.warning(
       "no_rules",
       "",
@@ -291,7 +290,15 @@ export function addSemanticFindings(
       } else names.set(test.name, i);
     });
   }
-  const compiled = compilePolicy(policy, {
+  const list = <T>(value: T[] | undefined): T[] => Array.isArray(value) ? value : [];
+  const compilable: Policy = {
+    version,
+    default: "deny",
+    global: list(policy.global),
+    rules: list(policy.rules),
+    publishers: list(policy.publishers),
+  };
+  const compiled = compilePolicy(compilable, {
     include: (pointer) => flagged.isClean(pointer),
     onError: () => {},
   });

@@ -107,9 +107,14 @@ export interface TemplateContext {
 
 /**
  * Compiles a rule topic. Errors name the placeholder and say what was expected; a topic
- * with errors must not be evaluated.
+ * with errors must not be evaluated. Plain levels are taken from (and added to) `shared`,
+ * so rules with common levels share one object each.
  */
-export function compileTemplate(topic: string, context: TemplateContext): TemplateResult {
+export function compileTemplate(
+  topic: string,
+  context: TemplateContext,
+  shared?: Map<string, Level>,
+): TemplateResult {
   const errors: TemplateError[] = [];
   const placeholders: PlaceholderUse[] = [];
   const texts = splitLevels(topic);
@@ -118,7 +123,12 @@ export function compileTemplate(topic: string, context: TemplateContext): Templa
   for (let index = 0; index < texts.length; index++) {
     const text = texts[index];
     if (!hasPlaceholder(text)) {
-      levels.push({ kind: text === "+" ? PLUS : text === "#" ? HASH : LIT, text });
+      let level = shared?.get(text);
+      if (!level) {
+        level = { kind: text === "+" ? PLUS : text === "#" ? HASH : LIT, text };
+        shared?.set(text, level);
+      }
+      levels.push(level);
       continue;
     }
     const parts = splitTemplateLevel(text, index, context, errors, placeholders);

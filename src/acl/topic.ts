@@ -3,8 +3,9 @@
  * subscriptions, and plain matching and containment built on the shared level matcher.
  */
 
-import { compilePlainFilter, splitLevels } from "./template.ts";
+import { compilePlainFilter } from "./template.ts";
 import { matchLevels, type MatchState, newMatchState } from "./match.ts";
+import { scanTopic, TopicView } from "./topic_view.ts";
 
 /** The most bytes an MQTT topic may take in UTF-8. */
 export const MAX_TOPIC_BYTES = 65_535;
@@ -95,11 +96,19 @@ export function parseSharedSubscription(filter: string): SharedFilter | { error:
 }
 
 let plainState: MatchState | undefined;
+const plainView = new TopicView();
+
+function plainMatch(filter: string, topic: string, kind: TopicKind): boolean {
+  plainState ??= newMatchState();
+  if (!scanTopic(plainView, topic, kind)) {
+    throw new RangeError(`invalid topic ${kind}: ${topicError(topic, kind)}`);
+  }
+  return matchLevels(compilePlainFilter(filter), plainView, plainState) === 0;
+}
 
 /** Whether a valid topic filter matches a valid topic name (including the `$` rule). */
 export function filterMatchesTopic(filter: string, topicName: string): boolean {
-  plainState ??= newMatchState();
-  return matchLevels(compilePlainFilter(filter), splitLevels(topicName), plainState) === 0;
+  return plainMatch(filter, topicName, "name");
 }
 
 /**
@@ -107,6 +116,5 @@ export function filterMatchesTopic(filter: string, topicName: string): boolean {
  * `agents/#` contains `agents/+/card`; the reverse does not hold.
  */
 export function filterContains(outer: string, inner: string): boolean {
-  plainState ??= newMatchState();
-  return matchLevels(compilePlainFilter(outer), splitLevels(inner), plainState) === 0;
+  return plainMatch(outer, inner, "filter");
 }

@@ -23,11 +23,11 @@ function mebibytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-function tooLarge(name: string, bytes: number): CliError {
+/** `exact` when the size is known; otherwise reading stopped once it passed the limit. */
+function tooLarge(name: string, bytes: number, exact: boolean): CliError {
   return new CliError(
-    `${name} is ${bytes > MAX_POLICY_FILE_BYTES ? "over " : ""}${
-      mebibytes(bytes)
-    }; policy files are limited to ${mebibytes(MAX_POLICY_FILE_BYTES)}`,
+    `${name} is ${exact ? "" : "over "}${mebibytes(bytes)}; ` +
+      `policy files are limited to ${mebibytes(MAX_POLICY_FILE_BYTES)}`,
   );
 }
 
@@ -36,7 +36,7 @@ async function readLimited(file: Deno.FsFile, name: string): Promise<Uint8Array>
   let total = 0;
   for await (const chunk of file.readable) {
     total += chunk.length;
-    if (total > MAX_POLICY_FILE_BYTES) throw tooLarge(name, total);
+    if (total > MAX_POLICY_FILE_BYTES) throw tooLarge(name, MAX_POLICY_FILE_BYTES, false);
     chunks.push(chunk);
   }
   const bytes = new Uint8Array(total);
@@ -77,7 +77,7 @@ export async function readPolicyBytes(path: string): Promise<{ name: string; byt
     throw describeOpenError(path, error);
   }
   if (info.isDirectory) throw new CliError(`${path} is a directory; expected a policy JSON file`);
-  if (info.isFile && info.size > MAX_POLICY_FILE_BYTES) throw tooLarge(path, info.size);
+  if (info.isFile && info.size > MAX_POLICY_FILE_BYTES) throw tooLarge(path, info.size, true);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });

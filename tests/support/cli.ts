@@ -47,10 +47,15 @@ export async function runCli(args: string[], options: RunCliOptions = {}): Promi
   }, options.timeoutMs ?? 60_000);
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();
-    await writer.write(
-      typeof options.stdin === "string" ? new TextEncoder().encode(options.stdin) : options.stdin,
-    );
-    await writer.close();
+    try {
+      await writer.write(
+        typeof options.stdin === "string" ? new TextEncoder().encode(options.stdin) : options.stdin,
+      );
+      await writer.close();
+    } catch (error) {
+      // The CLI may stop reading early (e.g. input over a limit); that is its answer.
+      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+    }
   }
   const output = await child.output();
   clearTimeout(timer);

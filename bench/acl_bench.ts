@@ -1,0 +1,155 @@
+/**
+ * ACL engine benchmarks, measured in one run against baselines from the same run:
+ * - decisions per second of the indexed evaluator and of the plain reference evaluator on
+ *   realistic policies of 10, 1,000, 10,000 and 100,000 rules;
+ * - cost per decision at 100,000 rules relative to 10 rules;
+ * - compiling a 100,000-rule policy; validating a 10,000-rule file;
+ * - `acl simulate` start-up relative to an empty `deno run`.
+ *
+ * Usage: deno run -A bench/acl_bench.ts [--quick] [--json]
+ */
+
+import { compilePolicy } from "../src/acl/compile.ts";
+import { evaluate } from "../src/acl/evaluate.ts";
+import { validatePolicyText } from "../src/acl/validate.ts";
+import type { AclRequest, Policy } from "../src/acl/types.ts";
+import { referenceEvaluate } from "../tests/acl/support/reference_evaluator.ts";
+import { realisticPolicy, realisticRequests } from "./support/realistic_policy.ts";
+
+const quick = Deno.args.includes("--quick");
+const SIZES = [10, 1_000, 10_000, 100_000];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Decisions per second: the median of several rounds of about `roundMs` each. */
+function throughput(decide: (request: AclRequest) => unknown, requests: AclRequest[], roundMs: number, rounds: number): number {
+  let sink = 0;
+  for (let i = 0; i < Math.min(requests.length, 2000); i++) sink += decide(requests[i]) ? 1 : 0;
+  const rates: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    let done = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    while (elapsed < roundMs) {
+      for (let i = 0; i < requests.length; i++) sink += decide(requests[i]) ? 1 : 0;
+      done += requests.length;
+      elapsed = performance.now() - start;
+    }
+    rates.push(done / (elapsed / 1000));
+  }
+  if (sink < 0) console.log(sink);
+  return median(rates);
+}
+
+function timeMs(run: () => unknown, repeat: number): number {
+  run();
+  const times: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const start = performance.now();
+    run();
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+async function spawnMs(args: string[]): Promise<number> {
+  const start = performance.now();
+  const result = await new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "null" }).output();
+  if (!result.success) throw new Error(`failed: deno ${args.join(" ")}`);
+  return performance.now() - start;
+}
+
+/** Alternates the two commands so machine noise hits both alike. */
+async function startupRatio(runs: number): Promise<{ empty: number; simulate: number }> {
+  const empty = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(empty, 'console.log("ok");\n');
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const policy = new URL("../examples/agent-card.json", import.meta.url).pathname;
+  const simulate = ["run", "-A", main, "acl", "simulate", "--policy", policy, "--username", "scout", "--claim", "agent_id=scout", "--action", "pub", "--topic", "agents/scout/card"];
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await spawnMs(["run", empty]);
+    await spawnMs(simulate);
+  }
+  for (let i = 0; i < runs; i++) {
+    a.push(await spawnMs(["run", empty]));
+    b.push(await spawnMs(simulate));
+  }
+  await Deno.remove(empty);
+  return { empty: median(a), simulate: median(b) };
+}
+
+interface SizeResult {
+  rules: number;
+  compileMs: number;
+  indexedPerSecond: number;
+  referencePerSecond: number;
+}
+
+async function main() {
+  const results: SizeResult[] = [];
+  const policies = new Map<number, Policy>();
+  for (const size of SIZES) {
+    const policy = realisticPolicy(size);
+    policies.set(size, policy);
+    const compiled = compilePolicy(policy);
+    const requests = realisticRequests(size, 4096);
+    let agree = 0;
+    for (const request of requests.slice(0, 300)) {
+      const fast = evaluate(compiled, request);
+      const plain = referenceEvaluate(policy, request);
+      if (fast.decision === plain.decision && (fast.matched?.pointer ?? null) === plain.pointer) agree++;
+    }
+    if (agree !== 300) throw new Error(`evaluators disagree on ${300 - agree} of 300 requests at ${size} rules`);
+    const allowed = requests.filter((request) => evaluate(compiled, request).decision === "allow").length;
+    const indexedPerSecond = throughput((request) => evaluate(compiled, request).decision === "allow", requests, quick ? 100 : 400, quick ? 3 : 7);
+    const referenceRequests = requests.slice(0, size >= 100_000 ? 16 : size >= 10_000 ? 128 : 1024);
+    const referencePerSecond = throughput((request) => referenceEvaluate(policy, request).decision === "allow", referenceRequests, quick ? 100 : 400, quick ? 3 : 5);
+    const compileMs = timeMs(() => compilePolicy(policy), size >= 100_000 ? 3 : 7);
+    results.push({ rules: size, compileMs, indexedPerSecond, referencePerSecond });
+    console.error(`${size} rules: ${Math.round(indexedPerSecond).toLocaleString("en-US")} decisions/s (${(100 * allowed / requests.length).toFixed(0)} % allowed), reference ${Math.round(referencePerSecond).toLocaleString("en-US")}/s`);
+  }
+  const text10k = JSON.stringify(policies.get(10_000), null, 2);
+  const validateMs = timeMs(() => {
+    const result = validatePolicyText(text10k);
+    if (!result.valid) throw new Error(JSON.stringify(result.findings.slice(0, 3)));
+  }, 7);
+  const startup = await startupRatio(quick ? 10 : 30);
+
+  const at = (size: number) => results.find((result) => result.rules === size)!;
+  const cost = (size: number) => 1e9 / at(size).indexedPerSecond;
+  const report = {
+    sizes: results.map((result) => ({
+      ...result,
+      nsPerDecision: 1e9 / result.indexedPerSecond,
+      speedupOverReference: result.indexedPerSecond / result.referencePerSecond,
+    })),
+    costRatio100kTo10: cost(100_000) / cost(10),
+    compile100kMs: at(100_000).compileMs,
+    validate10kFileMs: validateMs,
+    validate10kFileBytes: new TextEncoder().encode(text10k).length,
+    startup: { ...startup, ratio: startup.simulate / startup.empty },
+  };
+  if (Deno.args.includes("--json")) {
+    console.log(JSON.stringify(report, null, 2));
+    return;
+  }
+  const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+  console.log("| rules | decisions/s (indexed) | ns/decision | reference decisions/s | indexed ÷ reference | compile |");
+  console.log("|---:|---:|---:|---:|---:|---:|");
+  for (const size of report.sizes) {
+    console.log(`| ${fmt(size.rules)} | ${fmt(size.indexedPerSecond)} | ${size.nsPerDecision.toFixed(0)} | ${fmt(size.referencePerSecond)} | ${size.speedupOverReference.toFixed(0)}× | ${size.compileMs.toFixed(1)} ms |`);
+  }
+  console.log("");
+  console.log(`- cost per decision at 100,000 rules ÷ at 10 rules: ${report.costRatio100kTo10.toFixed(2)}`);
+  console.log(`- compile 100,000 rules: ${report.compile100kMs.toFixed(0)} ms`);
+  console.log(`- validate a 10,000-rule file (${(report.validate10kFileBytes / 1024).toFixed(0)} KiB): ${report.validate10kFileMs.toFixed(0)} ms`);
+  console.log(`- start-up: empty \`deno run\` ${report.startup.empty.toFixed(1)} ms, \`acl simulate --policy\` ${report.startup.simulate.toFixed(1)} ms (median of ${quick ? 10 : 30}): ratio ${report.startup.ratio.toFixed(2)}`);
+}
+
+await main();
