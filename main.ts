@@ -2,7 +2,13 @@
 
 import { createProgram, runProgram } from "./src/cli/program.ts";
 import { registerAcl } from "./src/commands/acl.ts";
+import { registerAuth } from "./src/commands/auth.ts";
+import { registerCompletions } from "./src/commands/completions.ts";
+import { registerDev } from "./src/commands/dev.ts";
 
 const program = createProgram();
 registerAcl(program);
+registerAuth(program);
+registerCompletions(program);
+registerDev(program);
 await runProgram(program, Deno.args);

@@ -26,7 +26,12 @@ function median(values: number[]): number {
 }
 
 /** Decisions per second: the median of several rounds of about `roundMs` each. */
-function throughput(decide: (request: AclRequest) => unknown, requests: AclRequest[], roundMs: number, rounds: number): number {
+function throughput(
+  decide: (request: AclRequest) => unknown,
+  requests: AclRequest[],
+  roundMs: number,
+  rounds: number,
+): number {
   let sink = 0;
   for (let i = 0; i < Math.min(requests.length, 2000); i++) sink += decide(requests[i]) ? 1 : 0;
   const rates: number[] = [];
@@ -58,7 +63,8 @@ function timeMs(run: () => unknown, repeat: number): number {
 
 async function spawnMs(args: string[]): Promise<number> {
   const start = performance.now();
-  const result = await new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "null" }).output();
+  const result = await new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "null" })
+    .output();
   if (!result.success) throw new Error(`failed: deno ${args.join(" ")}`);
   return performance.now() - start;
 }
@@ -69,7 +75,23 @@ async function startupRatio(runs: number): Promise<{ empty: number; simulate: nu
   await Deno.writeTextFile(empty, 'console.log("ok");\n');
   const main = new URL("../main.ts", import.meta.url).pathname;
   const policy = new URL("../examples/agent-card.json", import.meta.url).pathname;
-  const simulate = ["run", "-A", main, "acl", "simulate", "--policy", policy, "--username", "scout", "--claim", "agent_id=scout", "--action", "pub", "--topic", "agents/scout/card"];
+  const simulate = [
+    "run",
+    "-A",
+    main,
+    "acl",
+    "simulate",
+    "--policy",
+    policy,
+    "--username",
+    "scout",
+    "--claim",
+    "agent_id=scout",
+    "--action",
+    "pub",
+    "--topic",
+    "agents/scout/card",
+  ];
   const a: number[] = [];
   const b: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -103,16 +125,36 @@ async function main() {
     for (const request of requests.slice(0, 300)) {
       const fast = evaluate(compiled, request);
       const plain = referenceEvaluate(policy, request);
-      if (fast.decision === plain.decision && (fast.matched?.pointer ?? null) === plain.pointer) agree++;
+      if (fast.decision === plain.decision && (fast.matched?.pointer ?? null) === plain.pointer) {
+        agree++;
+      }
     }
-    if (agree !== 300) throw new Error(`evaluators disagree on ${300 - agree} of 300 requests at ${size} rules`);
-    const allowed = requests.filter((request) => evaluate(compiled, request).decision === "allow").length;
-    const indexedPerSecond = throughput((request) => evaluate(compiled, request).decision === "allow", requests, quick ? 100 : 400, quick ? 3 : 7);
+    if (agree !== 300) {
+      throw new Error(`evaluators disagree on ${300 - agree} of 300 requests at ${size} rules`);
+    }
+    const allowed = requests.filter((request) =>
+      evaluate(compiled, request).decision === "allow"
+    ).length;
+    const indexedPerSecond = throughput(
+      (request) => evaluate(compiled, request).decision === "allow",
+      requests,
+      quick ? 100 : 400,
+      quick ? 3 : 7,
+    );
     const referenceRequests = requests.slice(0, size >= 100_000 ? 16 : size >= 10_000 ? 128 : 1024);
-    const referencePerSecond = throughput((request) => referenceEvaluate(policy, request).decision === "allow", referenceRequests, quick ? 100 : 400, quick ? 3 : 5);
+    const referencePerSecond = throughput(
+      (request) => referenceEvaluate(policy, request).decision === "allow",
+      referenceRequests,
+      quick ? 100 : 400,
+      quick ? 3 : 5,
+    );
     const compileMs = timeMs(() => compilePolicy(policy), size >= 100_000 ? 3 : 7);
     results.push({ rules: size, compileMs, indexedPerSecond, referencePerSecond });
-    console.error(`${size} rules: ${Math.round(indexedPerSecond).toLocaleString("en-US")} decisions/s (${(100 * allowed / requests.length).toFixed(0)} % allowed), reference ${Math.round(referencePerSecond).toLocaleString("en-US")}/s`);
+    console.error(
+      `${size} rules: ${Math.round(indexedPerSecond).toLocaleString("en-US")} decisions/s (${
+        (100 * allowed / requests.length).toFixed(0)
+      } % allowed), reference ${Math.round(referencePerSecond).toLocaleString("en-US")}/s`,
+    );
   }
   const text10k = JSON.stringify(policies.get(10_000), null, 2);
   const validateMs = timeMs(() => {
@@ -140,16 +182,34 @@ async function main() {
     return;
   }
   const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-  console.log("| rules | decisions/s (indexed) | ns/decision | reference decisions/s | indexed ÷ reference | compile |");
+  console.log(
+    "| rules | decisions/s (indexed) | ns/decision | reference decisions/s | indexed ÷ reference | compile |",
+  );
   console.log("|---:|---:|---:|---:|---:|---:|");
   for (const size of report.sizes) {
-    console.log(`| ${fmt(size.rules)} | ${fmt(size.indexedPerSecond)} | ${size.nsPerDecision.toFixed(0)} | ${fmt(size.referencePerSecond)} | ${size.speedupOverReference.toFixed(0)}× | ${size.compileMs.toFixed(1)} ms |`);
+    console.log(
+      `| ${fmt(size.rules)} | ${fmt(size.indexedPerSecond)} | ${size.nsPerDecision.toFixed(0)} | ${
+        fmt(size.referencePerSecond)
+      } | ${size.speedupOverReference.toFixed(0)}× | ${size.compileMs.toFixed(1)} ms |`,
+    );
   }
   console.log("");
-  console.log(`- cost per decision at 100,000 rules ÷ at 10 rules: ${report.costRatio100kTo10.toFixed(2)}`);
+  console.log(
+    `- cost per decision at 100,000 rules ÷ at 10 rules: ${report.costRatio100kTo10.toFixed(2)}`,
+  );
   console.log(`- compile 100,000 rules: ${report.compile100kMs.toFixed(0)} ms`);
-  console.log(`- validate a 10,000-rule file (${(report.validate10kFileBytes / 1024).toFixed(0)} KiB): ${report.validate10kFileMs.toFixed(0)} ms`);
-  console.log(`- start-up: empty \`deno run\` ${report.startup.empty.toFixed(1)} ms, \`acl simulate --policy\` ${report.startup.simulate.toFixed(1)} ms (median of ${quick ? 10 : 30}): ratio ${report.startup.ratio.toFixed(2)}`);
+  console.log(
+    `- validate a 10,000-rule file (${(report.validate10kFileBytes / 1024).toFixed(0)} KiB): ${
+      report.validate10kFileMs.toFixed(0)
+    } ms`,
+  );
+  console.log(
+    `- start-up: empty \`deno run\` ${
+      report.startup.empty.toFixed(1)
+    } ms, \`acl simulate --policy\` ${report.startup.simulate.toFixed(1)} ms (median of ${
+      quick ? 10 : 30
+    }): ratio ${report.startup.ratio.toFixed(2)}`,
+  );
 }
 
 await main();

@@ -8,9 +8,10 @@
  * Usage: deno run -A scripts/codegen.ts [--check]
  */
 
-import Ajv2020 from "npm:ajv@8.20.0/dist/2020.js";
-import standaloneCode from "npm:ajv@8.20.0/dist/standalone/index.js";
+import { Ajv2020 } from "npm:ajv@8.20.0/dist/2020.js";
+import * as standalone from "npm:ajv@8.20.0/dist/standalone/index.js";
 import policySchema from "../schemas/acl-policy.schema.json" with { type: "json" };
+import { openapiTypes } from "./codegen/openapi_types.ts";
 
 const root = new URL("../", import.meta.url);
 const workDir = new URL("build/codegen/", root);
@@ -49,12 +50,19 @@ async function policyValidator(): Promise<string> {
     strictRequired: false,
   });
   const validate = ajv.compile(policySchema);
+  // ajv's standalone module is CommonJS: its function is the namespace's default export.
+  const standaloneCode = (standalone as unknown as {
+    default: (ajv: Ajv2020, validate: unknown) => string;
+  }).default;
   let code = standaloneCode(ajv, validate);
   const helpers = new Set<string>();
-  code = code.replace(/require\("ajv\/dist\/runtime\/([a-z0-9]+)"\)/g, (_all, name: string) => {
-    helpers.add(name);
-    return `__ajv_${name}`;
-  });
+  code = code.replace(
+    /require\("ajv\/dist\/runtime\/([a-z0-9]+)"\)/g,
+    (_all: string, name: string) => {
+      helpers.add(name);
+      return `__ajv_${name}`;
+    },
+  );
   if (/require\(/.test(code)) throw new Error("ajv standalone code requires an unknown module");
   const imports = [...helpers].sort().map((name) =>
     `import __ajv_${name} from "npm:ajv@8.20.0/dist/runtime/${name}.js";`
@@ -115,6 +123,7 @@ function denoDir(): URL {
 const ARTEFACTS: Artefact[] = [
   { path: "src/acl/generated/policy_schema_validator.js", generate: policyValidator },
   { path: "src/cli/vendor/commander.js", generate: commander },
+  { path: "src/api/openapi_types.ts", generate: openapiTypes },
 ];
 
 async function main(): Promise<number> {

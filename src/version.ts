@@ -2,7 +2,7 @@
 
 import config from "../deno.json" with { type: "json" };
 
-/** Build facts a release build may set before the CLI loads (scripts/build_entry.ts). */
+/** Build facts a release build sets before the CLI loads (scripts/build_bundle.ts). */
 interface BuildInfo {
   commit?: string;
 }

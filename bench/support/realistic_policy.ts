@@ -39,7 +39,11 @@ export function realisticPolicy(size: number): Policy {
       case 0:
       case 1:
       case 2:
-        rules.push({ topic: `${tenant}/devices/d${i}/telemetry`, action: "pub", user: `device-${i}` });
+        rules.push({
+          topic: `${tenant}/devices/d${i}/telemetry`,
+          action: "pub",
+          user: `device-${i}`,
+        });
         break;
       case 3:
         rules.push({
@@ -58,7 +62,12 @@ export function realisticPolicy(size: number): Policy {
         rules.push({ topic: `${tenant}/pipelines/+/tasks`, action: "sub", user: `agent-t${t}-*` });
         break;
       case 7:
-        rules.push({ topic: `${tenant}/admin/#`, action: "pub+sub", effect: "deny", user: `agent-t${t}-*` });
+        rules.push({
+          topic: `${tenant}/admin/#`,
+          action: "pub+sub",
+          effect: "deny",
+          user: `agent-t${t}-*`,
+        });
         break;
       case 8:
         rules.push({
@@ -69,7 +78,11 @@ export function realisticPolicy(size: number): Policy {
         });
         break;
       case 9:
-        publishers.push({ identity: `backend-t${t}-*`, topics: [`${tenant}/notifications/#`], qos: [0, 1] });
+        publishers.push({
+          identity: `backend-t${t}-*`,
+          topics: [`${tenant}/notifications/#`],
+          qos: [0, 1],
+        });
         break;
     }
   }

@@ -35,15 +35,10 @@ export class CompiledRule {
     readonly hasTemplate: boolean,
   ) {}
 
-  #pointer: string | undefined;
-
   /** JSON pointer of the rule, or of the topic inside a publisher. */
   get pointer(): string {
-    if (this.#pointer === undefined) {
-      const element = `/${this.section}/${this.index}`;
-      this.#pointer = this.topicIndex < 0 ? element : `${element}/topics/${this.topicIndex}`;
-    }
-    return this.#pointer;
+    const element = `/${this.section}/${this.index}`;
+    return this.topicIndex < 0 ? element : `${element}/topics/${this.topicIndex}`;
   }
 
   /** Human path, e.g. `rules[0]` or `publishers[1]`. */
@@ -52,11 +47,74 @@ export class CompiledRule {
   }
 }
 
+/** Bits of `RuleTable.flags`: the allowed QoS levels in bits 0 to 2, then these. */
+export const DENY_FLAG = 1 << 3;
+/** The rule allows retained publishes. */
+export const RETAIN_FLAG = 1 << 4;
+/** The rule's topic has placeholders: the matcher must confirm the index's candidate. */
+export const TEMPLATE_FLAG = 1 << 5;
+
+const SECTIONS: Section[] = ["global", "rules", "publishers"];
+
+/**
+ * What a decision reads about a rule, in flat arrays by rule id: a decision on a rule
+ * without placeholders reads no rule object, which keeps large policies fast (see
+ * docs/decisions.md, "The rule index").
+ */
+export class RuleTable {
+  readonly flags: Int32Array;
+  readonly #place: Int32Array;
+  readonly #line: Int32Array;
+  readonly topics: string[];
+
+  constructor(rules: CompiledRule[]) {
+    const count = rules.length;
+    this.flags = new Int32Array(count);
+    this.#place = new Int32Array(count * 3);
+    this.#line = new Int32Array(count);
+    this.topics = new Array(count);
+    for (const rule of rules) {
+      const id = rule.id;
+      this.flags[id] = rule.qosMask | (rule.effect === "deny" ? DENY_FLAG : 0) |
+        (rule.retain ? RETAIN_FLAG : 0) | (rule.hasTemplate ? TEMPLATE_FLAG : 0);
+      this.#place[id * 3] = SECTIONS.indexOf(rule.section);
+      this.#place[id * 3 + 1] = rule.index;
+      this.#place[id * 3 + 2] = rule.topicIndex;
+      this.#line[id] = rule.line ?? -1;
+      this.topics[id] = rule.topic;
+    }
+  }
+
+  /** The rule's section. */
+  section(id: number): Section {
+    return SECTIONS[this.#place[id * 3]];
+  }
+
+  /** The rule's index in its section. */
+  index(id: number): number {
+    return this.#place[id * 3 + 1];
+  }
+
+  /** The rule's JSON pointer (for publishers, of the topic inside it). */
+  pointer(id: number): string {
+    const topicIndex = this.#place[id * 3 + 2];
+    const element = `/${this.section(id)}/${this.index(id)}`;
+    return topicIndex < 0 ? element : `${element}/topics/${topicIndex}`;
+  }
+
+  /** The rule's line in its file, or null. */
+  line(id: number): number | null {
+    const line = this.#line[id];
+    return line < 0 ? null : line;
+  }
+}
+
 /** A policy ready for `evaluate`. */
 export interface CompiledPolicy {
   version: PolicyVersion;
   default: Effect;
   rules: CompiledRule[];
+  table: RuleTable;
   index: RuleIndex;
 }
 
@@ -200,5 +258,11 @@ export function compilePolicy(policy: Policy, options: CompileOptions = {}): Com
       ),
     );
   }
-  return { version: policy.version, default: policy.default, rules, index: new RuleIndex(rules) };
+  return {
+    version: policy.version,
+    default: policy.default,
+    rules,
+    table: new RuleTable(rules),
+    index: new RuleIndex(rules),
+  };
 }

@@ -4,7 +4,13 @@
  */
 
 import type { AclRequest, Decision, MatchedRule, QoS, TraceEntry } from "./types.ts";
-import type { CompiledPolicy, CompiledRule } from "./compile.ts";
+import {
+  type CompiledPolicy,
+  type CompiledRule,
+  DENY_FLAG,
+  RETAIN_FLAG,
+  TEMPLATE_FLAG,
+} from "./compile.ts";
 import { PUB, SUB } from "./action_bits.ts";
 import {
   CHANNEL_EMPTY,
@@ -43,18 +49,18 @@ export interface EvaluateOptions {
 
 const state: MatchState = newMatchState();
 const view = new TopicView();
-const scratch: CompiledRule[] = [];
+const scratch: number[] = [];
 let granted = 0;
 let firstDeny = -1;
 let firstAllow = -1;
 let bestQos = -1;
 
 /** Folds an applying rule into the decision being made: deny wins, then document order. */
-function consider(rule: CompiledRule): void {
-  if (rule.effect === "deny") {
-    if (firstDeny < 0 || rule.id < firstDeny) firstDeny = rule.id;
+function consider(id: number, deny: boolean): void {
+  if (deny) {
+    if (firstDeny < 0 || id < firstDeny) firstDeny = id;
   } else {
-    if (firstAllow < 0 || rule.id < firstAllow) firstAllow = rule.id;
+    if (firstAllow < 0 || id < firstAllow) firstAllow = id;
     if (granted > bestQos) bestQos = granted;
   }
 }
@@ -67,33 +73,41 @@ function checkRule(rule: CompiledRule, action: number, request: AclRequest): num
   state.requireGrant = rule.requireGrant;
   const status = matchLevels(rule.levels, view, state, rule.hasTemplate);
   if (status !== MATCH) return status;
-  return checkQos(rule, action, request);
+  return checkQos(rule.qosMask | (rule.retain ? RETAIN_FLAG : 0), action, request);
 }
 
 /**
  * The checks the index leaves to a candidate: action and selector are implied by where the
  * index found it, and its topic too unless it has placeholders.
  */
-function checkCandidate(rule: CompiledRule, action: number, request: AclRequest): number {
-  if (rule.hasTemplate) {
+function checkCandidate(
+  policy: CompiledPolicy,
+  id: number,
+  flags: number,
+  action: number,
+  request: AclRequest,
+): number {
+  if (flags & TEMPLATE_FLAG) {
+    const rule = policy.rules[id];
     state.binding = rule.binding;
     state.requireGrant = rule.requireGrant;
     const status = matchLevels(rule.levels, view, state, true);
     if (status !== MATCH) return status;
   }
-  return checkQos(rule, action, request);
+  return checkQos(flags, action, request);
 }
 
-function checkQos(rule: CompiledRule, action: number, request: AclRequest): number {
+/** QoS and retain against a rule's flags (see `RuleTable`); sets `granted`. */
+function checkQos(flags: number, action: number, request: AclRequest): number {
   const qos = request.qos ?? 0;
   if (action === PUB) {
-    if ((rule.qosMask & (1 << qos)) === 0) return QOS_NOT_ALLOWED;
-    if (request.retain === true && !rule.retain) return RETAIN_NOT_ALLOWED;
+    if ((flags & (1 << qos)) === 0) return QOS_NOT_ALLOWED;
+    if (request.retain === true && (flags & RETAIN_FLAG) === 0) return RETAIN_NOT_ALLOWED;
     granted = qos;
     return MATCH;
   }
   for (let q = qos; q >= 0; q--) {
-    if (rule.qosMask & (1 << q)) {
+    if (flags & (1 << q)) {
       granted = q;
       return MATCH;
     }
@@ -135,26 +149,28 @@ export function evaluate(
         effect: rule.effect,
         why: explain(rule, status, request),
       });
-      if (status === MATCH) consider(rule);
+      if (status === MATCH) consider(rule.id, rule.effect === "deny");
     }
   } else {
     scratch.length = 0;
     policy.index.candidates(action, request.client.username, view, scratch);
+    const flagsOf = policy.table.flags;
     for (let k = 0; k < scratch.length; k++) {
-      const rule = scratch[k];
-      if (checkCandidate(rule, action, request) === MATCH) consider(rule);
+      const id = scratch[k];
+      const flags = flagsOf[id];
+      if (checkCandidate(policy, id, flags, action, request) === MATCH) {
+        consider(id, (flags & DENY_FLAG) !== 0);
+      }
     }
     scratch.length = 0;
   }
-  state.client = null;
-
   const qos = (request.qos ?? 0) as QoS;
   let decision: Decision;
   if (firstDeny >= 0) {
     decision = {
       decision: "deny",
       reason: "deny_rule",
-      matched: matched(policy.rules[firstDeny], request),
+      matched: matched(policy, firstDeny),
       granted_qos: null,
       default: policy.default,
     };
@@ -162,7 +178,7 @@ export function evaluate(
     decision = {
       decision: "allow",
       reason: "rule",
-      matched: matched(policy.rules[firstAllow], request),
+      matched: matched(policy, firstAllow),
       granted_qos: bestQos as QoS,
       default: policy.default,
     };
@@ -175,6 +191,7 @@ export function evaluate(
       default: policy.default,
     };
   }
+  state.client = null;
   if (trace) decision.trace = trace;
   return decision;
 }
@@ -199,20 +216,22 @@ function invalid(policy: CompiledPolicy, detail: string, options: EvaluateOption
   return decision;
 }
 
-function matched(rule: CompiledRule, request: AclRequest): MatchedRule {
-  state.client = request.client;
-  state.binding = rule.binding;
-  state.requireGrant = rule.requireGrant;
-  const resolved = rule.hasTemplate
-    ? resolvedTopic(rule.levels, view, state) ?? rule.topic
-    : rule.topic;
-  state.client = null;
+function matched(policy: CompiledPolicy, id: number): MatchedRule {
+  const table = policy.table;
+  const topic = table.topics[id];
+  let resolved = topic;
+  if (table.flags[id] & TEMPLATE_FLAG) {
+    const rule = policy.rules[id];
+    state.binding = rule.binding;
+    state.requireGrant = rule.requireGrant;
+    resolved = resolvedTopic(rule.levels, view, state) ?? topic;
+  }
   return {
-    section: rule.section,
-    index: rule.index,
-    pointer: rule.pointer,
-    line: rule.line,
-    topic: rule.topic,
+    section: table.section(id),
+    index: table.index(id),
+    pointer: table.pointer(id),
+    line: table.line(id),
+    topic,
     resolved_topic: resolved,
   };
 }

@@ -64,16 +64,18 @@ function literalEdges(node: BuildNode): Edge[] {
   return node.edges = edges;
 }
 
-// A node's record in `data`, at its offset: a header, its literal children's slots, then
-// their texts packed two UTF-16 units per int, so checking a level reads the lines next to
-// the slot that matched.
+// A node's record in `data`, at its offset: a header, then its literal children's slots.
+// A slot holds the first 8 UTF-16 units of its level's text, packed two per int, so checking
+// a level usually reads only the slot's own cache line; longer texts continue after the
+// slots.
 const PLUS_CHILD = 0; // offset of the `+` child, or -1
 const TEMPLATE_CHILD = 1; // offset of the template child, or -1
 const HASH_LIST = 2; // offset in `lists` of the rules ending in `#` here, or -1
 const END_LIST = 3; // offset in `lists` of the rules ending here, or -1
 const SLOTS = 4; // n > 0: n slots scanned in order; n < 0: a hash table of -n slots
 const HEADER = 5;
-const SLOT = 4; // [level hash, child offset (0 for an empty slot), text at, text length]
+const SLOT = 8; // [hash, child offset (0: empty slot), length, 4 ints of text, rest at]
+const INLINE_UNITS = 8;
 
 /** Children up to this many are scanned; more go to an open-addressing table. */
 const SCAN_LIMIT = 8;
@@ -88,10 +90,19 @@ function slotCount(edges: Edge[]): number {
   return edges.length <= SCAN_LIMIT ? edges.length : tableSize(edges.length);
 }
 
-function textInts(edges: Edge[]): number {
+function overflowInts(edges: Edge[]): number {
   let ints = 0;
-  for (const edge of edges) ints += (edge.text.length + 1) >> 1;
+  for (const edge of edges) {
+    if (edge.text.length > INLINE_UNITS) ints += (edge.text.length - INLINE_UNITS + 1) >> 1;
+  }
   return ints;
+}
+
+/** Packs `text[from, to)` two units per int into `data` at `at`. */
+function pack(data: Int32Array, at: number, text: string, from: number, to: number): void {
+  for (let c = from; c < to; c += 2) {
+    data[at++] = text.charCodeAt(c) | (c + 1 < to ? text.charCodeAt(c + 1) << 16 : 0);
+  }
 }
 
 /** A trie frozen into one array (the synthetic top node is at offset 0). */
@@ -108,7 +119,7 @@ class FrozenTrie {
       node.offset = size;
       order.push(node);
       const edges = literalEdges(node);
-      size += HEADER + SLOT * slotCount(edges) + textInts(edges);
+      size += HEADER + SLOT * slotCount(edges) + overflowInts(edges);
       if (node.hash) listSize += node.hash.length + 1;
       if (node.end) listSize += node.end.length + 1;
       if (node.template) visit(node.template);
@@ -136,7 +147,7 @@ class FrozenTrie {
       const slots = slotCount(edges);
       const hashed = edges.length > SCAN_LIMIT;
       data[at + SLOTS] = hashed ? -slots : slots;
-      let textAt = at + HEADER + SLOT * slots;
+      let overflowAt = at + HEADER + SLOT * slots;
       for (let k = 0; k < edges.length; k++) {
         const { hash, text, node: child } = edges[k];
         let slot = hashed ? hash & (slots - 1) : k;
@@ -144,10 +155,12 @@ class FrozenTrie {
         const edge = at + HEADER + SLOT * slot;
         data[edge] = hash;
         data[edge + 1] = child.offset;
-        data[edge + 2] = textAt;
-        data[edge + 3] = text.length;
-        for (let c = 0; c < text.length; c += 2) {
-          data[textAt++] = text.charCodeAt(c) | ((text.charCodeAt(c + 1) || 0) << 16);
+        data[edge + 2] = text.length;
+        pack(data, edge + 3, text, 0, Math.min(text.length, INLINE_UNITS));
+        if (text.length > INLINE_UNITS) {
+          data[edge + 7] = overflowAt;
+          pack(data, overflowAt, text, INLINE_UNITS, text.length);
+          overflowAt += (text.length - INLINE_UNITS + 1) >> 1;
         }
       }
     }
@@ -155,11 +168,18 @@ class FrozenTrie {
     this.lists = lists;
   }
 
-  /** Whether the text stored at `textAt` (`length` units) equals `topic` from `from`. */
-  #sameText(textAt: number, length: number, topic: string, from: number): boolean {
+  /** Whether the slot at `edge` holds `length` units equal to `topic` from `from`. */
+  #sameText(edge: number, length: number, topic: string, from: number): boolean {
     const data = this.data;
-    for (let k = 0; k < length; k += 2) {
-      const packed = data[textAt + (k >> 1)];
+    const inline = length < INLINE_UNITS ? length : INLINE_UNITS;
+    for (let k = 0; k < inline; k += 2) {
+      const packed = data[edge + 3 + (k >> 1)];
+      if ((packed & 0xffff) !== topic.charCodeAt(from + k)) return false;
+      if (k + 1 < inline && (packed >>> 16) !== topic.charCodeAt(from + k + 1)) return false;
+    }
+    const overflow = data[edge + 7];
+    for (let k = INLINE_UNITS; k < length; k += 2) {
+      const packed = data[overflow + ((k - INLINE_UNITS) >> 1)];
       if ((packed & 0xffff) !== topic.charCodeAt(from + k)) return false;
       if (k + 1 < length && (packed >>> 16) !== topic.charCodeAt(from + k + 1)) return false;
     }
@@ -175,8 +195,8 @@ class FrozenTrie {
       for (let k = 0; k < slots; k++) {
         const edge = base + SLOT * k;
         if (
-          data[edge] === hash && data[edge + 3] === length &&
-          this.#sameText(data[edge + 2], length, text, from)
+          data[edge] === hash && data[edge + 2] === length &&
+          this.#sameText(edge, length, text, from)
         ) {
           return data[edge + 1];
         }
@@ -188,8 +208,7 @@ class FrozenTrie {
       const edge = base + SLOT * slot;
       if (data[edge + 1] === 0) return -1;
       if (
-        data[edge] === hash && data[edge + 3] === length &&
-        this.#sameText(data[edge + 2], length, text, from)
+        data[edge] === hash && data[edge + 2] === length && this.#sameText(edge, length, text, from)
       ) {
         return data[edge + 1];
       }
@@ -217,14 +236,7 @@ const HASH_CHAR = 35;
  * for rules without placeholders (the `$` rule included), a superset for the others, which
  * the matcher checks. A request `#` sits only inside a rule `#` at the same level, or `+/#`.
  */
-function collect(
-  trie: FrozenTrie,
-  rules: CompiledRule[],
-  start: number,
-  view: TopicView,
-  from: number,
-  out: CompiledRule[],
-): void {
+function collect(trie: FrozenTrie, start: number, view: TopicView, from: number, out: number[]) {
   const data = trie.data;
   const lists = trie.lists;
   const dollar = view.startsWithDollar();
@@ -232,12 +244,12 @@ function collect(
   for (let i = from;; i++) {
     const hashList = data[node + HASH_LIST];
     if (hashList >= 0 && !(i === 0 && dollar)) {
-      for (let k = 1; k <= lists[hashList]; k++) out.push(rules[lists[hashList + k]]);
+      for (let k = 1; k <= lists[hashList]; k++) out.push(lists[hashList + k]);
     }
     if (i === view.count) {
       const endList = data[node + END_LIST];
       if (endList >= 0) {
-        for (let k = 1; k <= lists[endList]; k++) out.push(rules[lists[endList + k]]);
+        for (let k = 1; k <= lists[endList]; k++) out.push(lists[endList + k]);
       }
       return;
     }
@@ -245,15 +257,15 @@ function collect(
     if (view.isChar(i, HASH_CHAR)) {
       const plusHash = plus >= 0 ? data[plus + HASH_LIST] : -1;
       if (i === 0 && plusHash >= 0) {
-        for (let k = 1; k <= lists[plusHash]; k++) out.push(rules[lists[plusHash + k]]);
+        for (let k = 1; k <= lists[plusHash]; k++) out.push(lists[plusHash + k]);
       }
       return;
     }
     // Walk the literal branch in this loop and recurse into the others.
-    if (plus >= 0 && !(i === 0 && dollar)) collect(trie, rules, plus, view, i + 1, out);
+    if (plus >= 0 && !(i === 0 && dollar)) collect(trie, plus, view, i + 1, out);
     if (view.isChar(i, PLUS_CHAR)) return;
     const template = data[node + TEMPLATE_CHILD];
-    if (template >= 0) collect(trie, rules, template, view, i + 1, out);
+    if (template >= 0) collect(trie, template, view, i + 1, out);
     node = trie.literalChild(node, view, i);
     if (node < 0) return;
   }
@@ -372,10 +384,10 @@ class ActionIndex {
     return roots;
   }
 
-  candidates(rules: CompiledRule[], username: string, view: TopicView, out: CompiledRule[]) {
+  candidates(username: string, view: TopicView, out: number[]) {
     if (!this.#trie) return;
     const roots = this.#roots(username);
-    for (let k = 0; k < roots.length; k++) collect(this.#trie, rules, roots[k], view, 0, out);
+    for (let k = 0; k < roots.length; k++) collect(this.#trie, roots[k], view, 0, out);
   }
 
   containing(rules: CompiledRule[], rule: CompiledRule, out: CompiledRule[]): void {
@@ -404,12 +416,12 @@ export class RuleIndex {
   }
 
   /**
-   * Appends to `out` the rules covering `action` whose selector selects `username` and whose
-   * topic matches the topic (or contains the filter) in `view`: exactly, for rules without
-   * placeholders; for rules with placeholders, possibly (the matcher decides).
+   * Appends to `out` the ids of the rules covering `action` whose selector selects `username`
+   * and whose topic matches the topic (or contains the filter) in `view`: exactly, for rules
+   * without placeholders; for rules with placeholders, possibly (the matcher decides).
    */
-  candidates(action: number, username: string, view: TopicView, out: CompiledRule[]): void {
-    (action === PUB ? this.#pub : this.#sub).candidates(this.rules, username, view, out);
+  candidates(action: number, username: string, view: TopicView, out: number[]): void {
+    (action === PUB ? this.#pub : this.#sub).candidates(username, view, out);
   }
 
   /**

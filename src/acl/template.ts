@@ -162,14 +162,23 @@ export function compileTemplate(
       }
       channelsSeen.add(channel);
     }
+    // A template level's meaning depends on its text and the rule's binding only.
+    const key = `${text}\u0000${context.binding ?? ""}`;
+    const known = shared?.get(key);
+    if (known) {
+      levels.push(known);
+      continue;
+    }
     const toPart = (part: RawPart): TemplatePart => part as TemplatePart;
-    levels.push({
+    const level: Level = {
       kind: TMPL,
       text,
       prefix: (channelAt >= 0 ? parts.slice(0, channelAt) : parts).map(toPart),
       channel,
       suffix: channelAt >= 0 ? parts.slice(channelAt + 1).map(toPart) : [],
-    });
+    };
+    shared?.set(key, level);
+    levels.push(level);
   }
   return { levels, placeholders, errors };
 }

@@ -44,7 +44,10 @@ Deno.test("the documented default decision", () => {
   const decision = decide(policyOf([card]), request);
   assert.equal(describeDecision(decision, request), "Denied - no rule matches (default: deny)");
   assert.equal(decision.granted_qos, null);
-  assert.match(decision.trace![0].why, /resolves to agents\/scout\/card which does not match agents\/bob\/card/);
+  assert.match(
+    decision.trace![0].why,
+    /resolves to agents\/scout\/card which does not match agents\/bob\/card/,
+  );
 });
 
 Deno.test("the documented trace reason for an action mismatch", () => {
@@ -64,7 +67,11 @@ Deno.test("placeholder values: missing, empty, / + # and NUL never match, and th
     [{}, "agents/x/card", /claim agent_id is not set/],
     [{ agent_id: "" }, "agents//card", /claim agent_id is empty/],
     [{ agent_id: "a/b" }, "agents/a/b/card", /does not (match|cover)/],
-    [{ agent_id: "+" }, "agents/+/card", /claim agent_id contains '\+'|cannot contain '\+'|does not cover/],
+    [
+      { agent_id: "+" },
+      "agents/+/card",
+      /claim agent_id contains '\+'|cannot contain '\+'|does not cover/,
+    ],
     [{ agent_id: "#" }, "agents/#", /does not cover|cannot contain '#'/],
     [{ agent_id: "a\u0000" }, "agents/a\u0000/card", /invalid topic|NUL/],
   ];
@@ -117,10 +124,21 @@ Deno.test("connection variables and claims resolve; claims named like Object mem
     { topic: "x/{$self.constructor}", action: "pub" },
   ]);
   const client = { username: "u", client_id: "c1", org_short_id: "o1" };
-  assert.equal(decide(policy, { client, action: "pub", topic: "devices/c1/u/o1" }).decision, "allow");
-  const missing = decide(policy, { client: { username: "u" }, action: "pub", topic: "devices/c1/u/o1" });
+  assert.equal(
+    decide(policy, { client, action: "pub", topic: "devices/c1/u/o1" }).decision,
+    "allow",
+  );
+  const missing = decide(policy, {
+    client: { username: "u" },
+    action: "pub",
+    topic: "devices/c1/u/o1",
+  });
   assert.match(missing.trace![0].why, /\{client_id\} is not set/);
-  const proto = decide(policy, { client: { username: "u", claims: {} }, action: "pub", topic: "x/function Object() { [native code] }" });
+  const proto = decide(policy, {
+    client: { username: "u", claims: {} },
+    action: "pub",
+    topic: "x/function Object() { [native code] }",
+  });
   assert.equal(proto.decision, "deny");
   assert.match(proto.trace![1].why, /claim constructor is not set/);
 });
@@ -136,7 +154,8 @@ Deno.test("a placeholder cannot make the first level start with $", () => {
   assert.match(decision.trace![0].why, /start with \$/);
   const literal = policyOf([{ topic: "$SYS/{client_id}", action: "pub" }]);
   assert.equal(
-    decide(literal, { client: { username: "u", client_id: "x" }, action: "pub", topic: "$SYS/x" }).decision,
+    decide(literal, { client: { username: "u", client_id: "x" }, action: "pub", topic: "$SYS/x" })
+      .decision,
     "allow",
   );
 });
@@ -144,8 +163,14 @@ Deno.test("a placeholder cannot make the first level start with $", () => {
 Deno.test("a placeholder shares a level with literal text", () => {
   const policy = policyOf([{ topic: "devices/{$self}-status", action: "pub", binding: "id" }]);
   const client = { username: "u", claims: { id: "d1" } };
-  assert.equal(decide(policy, { client, action: "pub", topic: "devices/d1-status" }).decision, "allow");
-  assert.equal(decide(policy, { client, action: "pub", topic: "devices/d2-status" }).decision, "deny");
+  assert.equal(
+    decide(policy, { client, action: "pub", topic: "devices/d1-status" }).decision,
+    "allow",
+  );
+  assert.equal(
+    decide(policy, { client, action: "pub", topic: "devices/d2-status" }).decision,
+    "deny",
+  );
 });
 
 Deno.test("version 2 literal form {<binding>} resolves to the claim", () => {
@@ -164,23 +189,40 @@ Deno.test("version 2 literal form {<binding>} resolves to the claim", () => {
 Deno.test("channel placeholders: named +, grants, empty levels", () => {
   const open = policyOf([{ topic: "chat/{channel}/#", action: "sub" }]);
   const anyone = { username: "u" };
-  assert.equal(decide(open, { client: anyone, action: "sub", topic: "chat/lobby/#" }).decision, "allow");
+  assert.equal(
+    decide(open, { client: anyone, action: "sub", topic: "chat/lobby/#" }).decision,
+    "allow",
+  );
   const empty = decide(open, { client: anyone, action: "sub", topic: "chat//x" });
   assert.equal(empty.decision, "deny");
   assert.match(empty.trace![0].why, /channel \{channel\} would be an empty level/);
   // `+` also matches an empty level, which a channel never does: not contained.
   assert.equal(decide(open, { client: anyone, action: "sub", topic: "chat/+/x" }).decision, "deny");
 
-  const granted = policyOf([{ topic: "chat/{channel}/#", action: "pub+sub", binding: "channels", require_grant: true }]);
+  const granted = policyOf([{
+    topic: "chat/{channel}/#",
+    action: "pub+sub",
+    binding: "channels",
+    require_grant: true,
+  }]);
   const member = { username: "u", claims: { channels: "lobby, dev" } };
-  assert.equal(decide(granted, { client: member, action: "pub", topic: "chat/dev/x" }).decision, "allow");
+  assert.equal(
+    decide(granted, { client: member, action: "pub", topic: "chat/dev/x" }).decision,
+    "allow",
+  );
   const other = decide(granted, { client: member, action: "pub", topic: "chat/ops/x" });
   assert.equal(other.decision, "deny");
   assert.match(other.trace![0].why, /channel "ops" is not in claim channels/);
   const none = decide(granted, { client: anyone, action: "pub", topic: "chat/dev/x" });
   assert.match(none.trace![0].why, /claim channels is not set/);
-  assert.equal(decide(granted, { client: member, action: "sub", topic: "chat/+/x" }).decision, "deny");
-  assert.equal(decide(granted, { client: member, action: "sub", topic: "chat/#" }).decision, "deny");
+  assert.equal(
+    decide(granted, { client: member, action: "sub", topic: "chat/+/x" }).decision,
+    "deny",
+  );
+  assert.equal(
+    decide(granted, { client: member, action: "sub", topic: "chat/#" }).decision,
+    "deny",
+  );
 });
 
 Deno.test("deny overrides allow regardless of order", () => {
@@ -192,7 +234,10 @@ Deno.test("deny overrides allow regardless of order", () => {
     assert.equal(decision.decision, "deny");
     assert.equal(decision.reason, "deny_rule");
     assert.equal(decision.matched!.topic, "a/secret/#");
-    assert.match(describeDecision(decision, request), /^Denied - matches deny rule rules\[\d\] \(a\/secret\/# matches a\/secret\/x\)$/);
+    assert.match(
+      describeDecision(decision, request),
+      /^Denied - matches deny rule rules\[\d\] \(a\/secret\/# matches a\/secret\/x\)$/,
+    );
   }
 });
 
@@ -218,7 +263,11 @@ Deno.test("QoS and retain: publishes outside the rule are not covered; subscript
   const low = decide(high, { client, action: "sub", topic: "t/#", qos: 0 });
   assert.equal(low.decision, "deny");
   assert.match(low.trace![0].why, /no allowed QoS at or below 0/);
-  const two = policyOf([{ topic: "t/#", action: "sub", qos: [0] }, { topic: "t/a", action: "sub", qos: [2] }]);
+  const two = policyOf([{ topic: "t/#", action: "sub", qos: [0] }, {
+    topic: "t/a",
+    action: "sub",
+    qos: [2],
+  }]);
   assert.equal(decide(two, { client, action: "sub", topic: "t/a", qos: 2 }).granted_qos, 2);
 });
 
@@ -250,14 +299,23 @@ Deno.test("publishers publish, never subscribe", () => {
   assert.equal(published.decision, "allow");
   assert.equal(published.matched!.pointer, "/publishers/0/topics/1");
   assert.equal(decide(policy, { client: backend, action: "sub", topic: "n/#" }).decision, "deny");
-  assert.equal(decide(policy, { client: backend, action: "pub", topic: "n/x", qos: 2 }).decision, "deny");
+  assert.equal(
+    decide(policy, { client: backend, action: "pub", topic: "n/x", qos: 2 }).decision,
+    "deny",
+  );
 });
 
 Deno.test("shared subscriptions are decided on their filter; malformed ones are invalid", () => {
   const policy = policyOf([{ topic: "jobs/#", action: "sub" }]);
   const client = { username: "u" };
-  assert.equal(decide(policy, { client, action: "sub", topic: "$share/workers/jobs/+" }).decision, "allow");
-  assert.equal(decide(policy, { client, action: "sub", topic: "$share/workers/other" }).decision, "deny");
+  assert.equal(
+    decide(policy, { client, action: "sub", topic: "$share/workers/jobs/+" }).decision,
+    "allow",
+  );
+  assert.equal(
+    decide(policy, { client, action: "sub", topic: "$share/workers/other" }).decision,
+    "deny",
+  );
   const bad = decide(policy, { client, action: "sub", topic: "$share//jobs/x" });
   assert.equal(bad.reason, "invalid_topic");
   assert.match(bad.detail!, /group is empty/);
@@ -271,13 +329,21 @@ Deno.test("$ topics: wildcards at the first level never match them; literal rule
   assert.match(sys.trace![0].why, /starts with a wildcard/);
   assert.equal(decide(policy, { client, action: "pub", topic: "$x/x" }).decision, "deny");
   const explicit = policyOf([{ topic: "$SYS/#", action: "sub" }]);
-  assert.equal(decide(explicit, { client, action: "sub", topic: "$SYS/broker/load" }).decision, "allow");
+  assert.equal(
+    decide(explicit, { client, action: "sub", topic: "$SYS/broker/load" }).decision,
+    "allow",
+  );
 });
 
 Deno.test("invalid request topics are denied with reason invalid_topic", () => {
   const policy = policyOf([{ topic: "#", action: "pub+sub" }], { default: "allow" });
   const client = { username: "u" };
-  for (const [action, topic] of [["pub", "a/+"], ["pub", ""], ["sub", "a/#/b"], ["pub", "a\u0000"]] as const) {
+  for (
+    const [action, topic] of [["pub", "a/+"], ["pub", ""], ["sub", "a/#/b"], [
+      "pub",
+      "a\u0000",
+    ]] as const
+  ) {
     const decision = decide(policy, { client, action, topic });
     assert.equal(decision.decision, "deny", topic);
     assert.equal(decision.reason, "invalid_topic");
@@ -295,16 +361,28 @@ Deno.test("topics are case-sensitive and a leading / is an empty level", () => {
 Deno.test("compiling an unvalidated, ambiguous policy throws instead of guessing", () => {
   assert.throws(
     () => compilePolicy(policyOf([{ topic: "a/{$self}", action: "pub" }])),
-    (error) => error instanceof PolicyCompileError && error.pointer === "/rules/0" && /binding/.test(error.message),
+    (error) =>
+      error instanceof PolicyCompileError && error.pointer === "/rules/0" &&
+      /binding/.test(error.message),
   );
-  assert.throws(() => compilePolicy(policyOf([{ topic: "a/#/b", action: "pub" }])), PolicyCompileError);
-  assert.throws(() => compilePolicy(policyOf([{ topic: "a", action: "pub", user: "a*b" }])), PolicyCompileError);
+  assert.throws(
+    () => compilePolicy(policyOf([{ topic: "a/#/b", action: "pub" }])),
+    PolicyCompileError,
+  );
+  assert.throws(
+    () => compilePolicy(policyOf([{ topic: "a", action: "pub", user: "a*b" }])),
+    PolicyCompileError,
+  );
 });
 
 Deno.test("the decision is independent of state left by earlier decisions", () => {
   const compiled = compilePolicy(policyOf([card, { topic: "chat/{c}/x", action: "sub" }]));
   const first = evaluate(compiled, { client: scout, action: "sub", topic: "chat/a/x" });
-  evaluate(compiled, { client: { username: "v", claims: { agent_id: "v" } }, action: "pub", topic: "agents/v/card" });
+  evaluate(compiled, {
+    client: { username: "v", claims: { agent_id: "v" } },
+    action: "pub",
+    topic: "agents/v/card",
+  });
   const again = evaluate(compiled, { client: scout, action: "sub", topic: "chat/a/x" });
   assert.deepEqual(again, first);
 });

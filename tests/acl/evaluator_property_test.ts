@@ -63,10 +63,13 @@ const ruleArbitrary: fc.Arbitrary<Rule> = fc.record({
 const publisherArbitrary: fc.Arbitrary<Publisher> = fc.record({
   identity: fc.constantFrom("*", "u1", "u-*"),
   topics: fc.array(
-    fc.tuple(fc.array(fc.constantFrom("a", "b", "", "+", "{username}", "$SYS"), {
-      minLength: 1,
-      maxLength: 3,
-    }), fc.boolean()).map(([levels, hash]) => ruleTopic(levels, hash)),
+    fc.tuple(
+      fc.array(fc.constantFrom("a", "b", "", "+", "{username}", "$SYS"), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+      fc.boolean(),
+    ).map(([levels, hash]) => ruleTopic(levels, hash)),
     { minLength: 1, maxLength: 2 },
   ),
   qos: maybe(fc.subarray([0, 1, 2] as (0 | 1 | 2)[], { minLength: 1 })),
@@ -85,7 +88,20 @@ const policyArbitrary: fc.Arbitrary<Policy> = fc.record({
   publishers: fc.array(publisherArbitrary, { maxLength: 2 }),
 }).map((parts) => ({ version: "2.2", ...parts }) as Policy);
 
-const CLAIM_VALUES = ["a", "b", "a,b", " a , c", "", "a/b", "+", "#", "\u0000x", "$SYS", "p-a", "c"];
+const CLAIM_VALUES = [
+  "a",
+  "b",
+  "a,b",
+  " a , c",
+  "",
+  "a/b",
+  "+",
+  "#",
+  "\u0000x",
+  "$SYS",
+  "p-a",
+  "c",
+];
 const REQUEST_LEVELS = ["a", "b", "c", "", "p-a", "a-x", "$SYS", "$q-a", "x"];
 
 const requestArbitrary: fc.Arbitrary<AclRequest> = fc.record({
@@ -125,21 +141,25 @@ Deno.test("property: indexed, traced and reference evaluators agree on random po
   let decisions = 0;
   let validPolicies = 0;
   fc.assert(
-    fc.property(policyArbitrary, fc.array(requestArbitrary, { minLength: 20, maxLength: 20 }), (policy, requests) => {
-      if (!validatePolicyDocument(policy).valid) return;
-      validPolicies++;
-      const compiled = compilePolicy(policy);
-      for (const request of requests) {
-        const fast = summary(evaluate(compiled, request));
-        const traced = evaluate(compiled, request, { trace: true });
-        const reference = referenceEvaluate(policy, request);
-        decisions++;
-        assert.deepEqual(fast, reference, JSON.stringify({ policy, request }));
-        assert.deepEqual(summary(traced), fast);
-        const applying = traced.trace!.filter((entry) => entry.applies).length;
-        assert.equal(applying > 0, fast.reason === "rule" || fast.reason === "deny_rule");
-      }
-    }),
+    fc.property(
+      policyArbitrary,
+      fc.array(requestArbitrary, { minLength: 20, maxLength: 20 }),
+      (policy, requests) => {
+        if (!validatePolicyDocument(policy).valid) return;
+        validPolicies++;
+        const compiled = compilePolicy(policy);
+        for (const request of requests) {
+          const fast = summary(evaluate(compiled, request));
+          const traced = evaluate(compiled, request, { trace: true });
+          const reference = referenceEvaluate(policy, request);
+          decisions++;
+          assert.deepEqual(fast, reference, JSON.stringify({ policy, request }));
+          assert.deepEqual(summary(traced), fast);
+          const applying = traced.trace!.filter((entry) => entry.applies).length;
+          assert.equal(applying > 0, fast.reason === "rule" || fast.reason === "deny_rule");
+        }
+      },
+    ),
     { numRuns: 2500, seed: 20261123 },
   );
   assert.ok(validPolicies > 1500, `only ${validPolicies} random policies were valid`);
@@ -155,7 +175,7 @@ Deno.test("property: reordering rules never changes a decision", () => {
       (policy, requests, seed) => {
         if (!validatePolicyDocument(policy).valid) return;
         const shuffled = structuredClone(policy);
-        const random = (n: number) => Math.abs((seed = (seed * 1103515245 + 12345) | 0)) % n;
+        const random = (n: number) => Math.abs(seed = (seed * 1103515245 + 12345) | 0) % n;
         for (const list of [shuffled.rules!, shuffled.global!]) {
           for (let i = list.length - 1; i > 0; i--) {
             const j = random(i + 1);

@@ -31,7 +31,7 @@ Deno.test("syntax errors say what and where", () => {
     ["[1, 2,]", /trailing comma before '\]'/, 1, 7],
     ['{"a" 1}', /expected ':' after the property name "a"/, 1, 6],
     ["{'a': 1}", /expected a property name in double quotes but found '''/, 1, 2],
-    ['{"a": \'x\'}', /single quotes/, 1, 7],
+    ["{\"a\": 'x'}", /single quotes/, 1, 7],
     ['{\n  // note\n  "a": 1}', /comments are not allowed/, 2, 3],
     ['{"a": 01}', /leading zeros/, 1, 7],
     ['{"a": "\\x"}', /invalid escape '\\x'/, 1, 8],

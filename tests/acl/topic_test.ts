@@ -77,8 +77,12 @@ Deno.test("matching: wildcards and the parent level", () => {
     ["+/#", "$x"],
     ["a/b", "a//b"],
   ];
-  for (const [filter, name] of yes) assert.ok(filterMatchesTopic(filter, name), `${filter} ~ ${name}`);
-  for (const [filter, name] of no) assert.ok(!filterMatchesTopic(filter, name), `${filter} !~ ${name}`);
+  for (const [filter, name] of yes) {
+    assert.ok(filterMatchesTopic(filter, name), `${filter} ~ ${name}`);
+  }
+  for (const [filter, name] of no) {
+    assert.ok(!filterMatchesTopic(filter, name), `${filter} !~ ${name}`);
+  }
 });
 
 Deno.test("containment: the rule must match every topic the filter can", () => {

@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { runCli, tempDir } from "../support/cli.ts";
 
 const AGENT_CARD = new URL("../../examples/agent-card.json", import.meta.url).pathname;
-const SIMULATE = ["acl", "simulate", "--policy", AGENT_CARD, "--username", "scout", "--claim", "agent_id=scout"];
+const SIMULATE = [
+  "acl",
+  "simulate",
+  "--policy",
+  AGENT_CARD,
+  "--username",
+  "scout",
+  "--claim",
+  "agent_id=scout",
+];
 
 /** No stack trace reached the user. */
 function assertNoStack(stderr: string) {
@@ -10,7 +19,11 @@ function assertNoStack(stderr: string) {
   assert.doesNotMatch(stderr, /Uncaught|TypeError|RangeError/, stderr);
 }
 
-async function withFile(name: string, content: string | Uint8Array, run: (path: string, dir: string) => Promise<void>) {
+async function withFile(
+  name: string,
+  content: string | Uint8Array,
+  run: (path: string, dir: string) => Promise<void>,
+) {
   const dir = await tempDir();
   try {
     const path = `${dir.path}/${name}`;
@@ -30,12 +43,16 @@ Deno.test("acl validate: a valid policy, the documented summary, exit 0", async 
 });
 
 Deno.test("acl validate: errors in the documented form with their place, exit 1", async () => {
-  const policy = JSON.stringify({
-    version: "2.2",
-    default: "deny",
-    global: [{ topic: "x", action: "read" }],
-    rules: [{ topic: "chat/{channel}/#", action: "sub" }, { topic: "a", action: "pub" }],
-  }, null, 2);
+  const policy = JSON.stringify(
+    {
+      version: "2.2",
+      default: "deny",
+      global: [{ topic: "x", action: "read" }],
+      rules: [{ topic: "chat/{channel}/#", action: "sub" }, { topic: "a", action: "pub" }],
+    },
+    null,
+    2,
+  );
   await withFile("policy.json", policy, async (path) => {
     const result = await runCli(["acl", "validate", path, "--local-only"]);
     assert.equal(result.code, 1);
@@ -56,43 +73,71 @@ Deno.test("acl validate: errors in the documented form with their place, exit 1"
     assert.equal(report.valid, false);
     assert.deepEqual(report.counts, { global: 1, rules: 2, publishers: 0, tests: 0 });
     assert.deepEqual(
-      report.findings.map((f: Record<string, unknown>) => [f.severity, f.code, f.pointer, f.line, f.column]),
-      [["error", "invalid_action", "/global/0/action", 7, 17], ["warning", "channel_without_require_grant", "/rules/0", 11, 5]],
+      report.findings.map((
+        f: Record<string, unknown>,
+      ) => [f.severity, f.code, f.pointer, f.line, f.column]),
+      [["error", "invalid_action", "/global/0/action", 7, 17], [
+        "warning",
+        "channel_without_require_grant",
+        "/rules/0",
+        11,
+        5,
+      ]],
     );
   });
 });
 
 Deno.test("acl validate without --local-only says the server check needs login", async () => {
-  const result = await runCli(["acl", "validate", AGENT_CARD], { env: { CLOUDSIGNAL_HOME: "/nonexistent-cs-home" } });
+  const result = await runCli(["acl", "validate", AGENT_CARD], {
+    env: { CLOUDSIGNAL_HOME: "/nonexistent-cs-home" },
+  });
   assert.match(result.stdout, /✓ Policy is valid/);
   assert.match(result.stderr, /server check.*cloudsignal login/s);
 });
 
 Deno.test("acl validate: warnings alone still exit 0", async () => {
-  const policy = JSON.stringify({ version: "2.2", default: "allow", rules: [{ topic: "a", action: "pub" }] });
+  const policy = JSON.stringify({
+    version: "2.2",
+    default: "allow",
+    rules: [{ topic: "a", action: "pub" }],
+  });
   await withFile("p.json", policy, async (path) => {
     const result = await runCli(["acl", "validate", path, "--local-only"]);
     assert.equal(result.code, 0);
-    assert.match(result.stdout, /^✓ Policy is valid \(1 rule, 0 global rules, 0 publishers\)\n  warning: default - default "allow"/);
+    assert.match(
+      result.stdout,
+      /^✓ Policy is valid \(1 rule, 0 global rules, 0 publishers\)\n  warning: default - default "allow"/,
+    );
   });
 });
 
 Deno.test("bad input: truncated JSON gets the line and column, exit 1", async () => {
-  await withFile("p.json", '{\n  "version": "2.2",\n  "default": "deny",\n  "rules": [\n', async (path) => {
-    const result = await runCli(["acl", "validate", path, "--local-only"]);
-    assert.equal(result.code, 1);
-    assert.match(result.stdout, /error: \(root\) - invalid JSON: expected a value .* but found the end of the file\n {4}at .*p\.json:5:1\n/);
-    assertNoStack(result.stderr);
-  });
+  await withFile(
+    "p.json",
+    '{\n  "version": "2.2",\n  "default": "deny",\n  "rules": [\n',
+    async (path) => {
+      const result = await runCli(["acl", "validate", path, "--local-only"]);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stdout,
+        /error: \(root\) - invalid JSON: expected a value .* but found the end of the file\n {4}at .*p\.json:5:1\n/,
+      );
+      assertNoStack(result.stderr);
+    },
+  );
 });
 
 Deno.test("bad input: wrong types and unknown fields", async () => {
-  const policy = '{"version": "2.2", "default": "deny", "rules": [{"topic": 7, "action": "pub", "efect": "deny"}]}';
+  const policy =
+    '{"version": "2.2", "default": "deny", "rules": [{"topic": 7, "action": "pub", "efect": "deny"}]}';
   await withFile("p.json", policy, async (path) => {
     const result = await runCli(["acl", "validate", path, "--local-only"]);
     assert.equal(result.code, 1);
     assert.match(result.stdout, /error: rules\[0\] - "topic" must be a string, not the number 7/);
-    assert.match(result.stdout, /error: rules\[0\] - unknown field "efect" \(did you mean "effect"\?\)\n {4}at .*:1:79/);
+    assert.match(
+      result.stdout,
+      /error: rules\[0\] - unknown field "efect" \(did you mean "effect"\?\)\n {4}at .*:1:79/,
+    );
   });
 });
 
@@ -105,7 +150,10 @@ Deno.test("bad input: a file over the size limit is refused before it is read", 
     file.close();
     const result = await runCli(["acl", "validate", path, "--local-only"]);
     assert.equal(result.code, 1);
-    assert.equal(result.stderr, `Error: ${path} is 33.0 MiB; policy files are limited to 32.0 MiB\n`);
+    assert.equal(
+      result.stderr,
+      `Error: ${path} is 33.0 MiB; policy files are limited to 32.0 MiB\n`,
+    );
     assert.equal(result.stdout, "");
   } finally {
     await dir.cleanup();
@@ -117,11 +165,16 @@ Deno.test("bad input: too much on stdin is refused while streaming", async () =>
     stdin: new Uint8Array(33 * 1024 * 1024).fill(0x20),
   });
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /^Error: <stdin> is over 32\.0 MiB; policy files are limited to 32\.0 MiB\n$/);
+  assert.match(
+    result.stderr,
+    /^Error: <stdin> is over 32\.0 MiB; policy files are limited to 32\.0 MiB\n$/,
+  );
 });
 
 Deno.test("stdin: - reads the policy from standard input", async () => {
-  const result = await runCli(["acl", "validate", "-", "--local-only"], { stdin: await Deno.readTextFile(AGENT_CARD) });
+  const result = await runCli(["acl", "validate", "-", "--local-only"], {
+    stdin: await Deno.readTextFile(AGENT_CARD),
+  });
   assert.equal(result.code, 0);
   assert.match(result.stdout, /✓ Policy is valid/);
 });
@@ -132,7 +185,10 @@ Deno.test("bad input: bytes that are not UTF-8 are placed by line and column", a
   await withFile("latin1.json", content, async (path) => {
     const result = await runCli(["acl", "validate", path, "--local-only"]);
     assert.equal(result.code, 1);
-    assert.match(result.stdout, /error: \(root\) - the file is not valid UTF-8 \(byte 0xE9 at offset 43\); save it as UTF-8\n {4}at .*latin1\.json:3:22/);
+    assert.match(
+      result.stdout,
+      /error: \(root\) - the file is not valid UTF-8 \(byte 0xE9 at offset 43\); save it as UTF-8\n {4}at .*latin1\.json:3:22/,
+    );
   });
   const utf16 = new Uint8Array([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00]);
   await withFile("utf16.json", utf16, async (path) => {
@@ -143,12 +199,19 @@ Deno.test("bad input: bytes that are not UTF-8 are placed by line and column", a
 });
 
 Deno.test("bad input: deeply nested arrays are an error, not a crash", async () => {
-  await withFile("deep.json", `{"version": "2.2", "default": "deny", "x": ${"[".repeat(50_000)}`, async (path) => {
-    const result = await runCli(["acl", "validate", path, "--local-only"]);
-    assert.equal(result.code, 1);
-    assert.match(result.stdout, /invalid JSON: nesting is deeper than 64 levels\n {4}at .*deep\.json:1:/);
-    assertNoStack(result.stderr);
-  });
+  await withFile(
+    "deep.json",
+    `{"version": "2.2", "default": "deny", "x": ${"[".repeat(50_000)}`,
+    async (path) => {
+      const result = await runCli(["acl", "validate", path, "--local-only"]);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stdout,
+        /invalid JSON: nesting is deeper than 64 levels\n {4}at .*deep\.json:1:/,
+      );
+      assertNoStack(result.stderr);
+    },
+  );
 });
 
 Deno.test("bad input: a directory, a missing file", async () => {
@@ -156,7 +219,10 @@ Deno.test("bad input: a directory, a missing file", async () => {
   try {
     const asDirectory = await runCli(["acl", "validate", dir.path, "--local-only"]);
     assert.equal(asDirectory.code, 1);
-    assert.equal(asDirectory.stderr, `Error: ${dir.path} is a directory; expected a policy JSON file\n`);
+    assert.equal(
+      asDirectory.stderr,
+      `Error: ${dir.path} is a directory; expected a policy JSON file\n`,
+    );
     const missing = await runCli(["acl", "test", `${dir.path}/nope.json`]);
     assert.equal(missing.code, 1);
     assert.equal(missing.stderr, `Error: cannot read ${dir.path}/nope.json: no such file\n`);
@@ -171,9 +237,18 @@ Deno.test("usage errors exit 2 with a message naming the flag", async () => {
     [["acl", "validate", AGENT_CARD, "--frobnicate"], /unknown option '--frobnicate'/],
     [[...SIMULATE, "--topic", "a"], /required option '--action <action>' not specified/],
     [[...SIMULATE, "--topic", "a", "--action", "read"], /argument 'read' is invalid.*pub, sub/],
-    [[...SIMULATE, "--topic", "a", "--action", "pub", "--qos", "3"], /--qos must be 0, 1 or 2 \(got "3"\)/],
-    [[...SIMULATE, "--topic", "a", "--action", "pub", "--claim", "novalue"], /--claim "novalue" needs the form key=value/],
-    [[...SIMULATE, "--topic", "a", "--action", "sub", "--retain"], /--retain applies to publishes only/],
+    [
+      [...SIMULATE, "--topic", "a", "--action", "pub", "--qos", "3"],
+      /--qos must be 0, 1 or 2 \(got "3"\)/,
+    ],
+    [
+      [...SIMULATE, "--topic", "a", "--action", "pub", "--claim", "novalue"],
+      /--claim "novalue" needs the form key=value/,
+    ],
+    [
+      [...SIMULATE, "--topic", "a", "--action", "sub", "--retain"],
+      /--retain applies to publishes only/,
+    ],
     [["acl", "init", "--preset", "everything"], /argument 'everything' is invalid.*permit-all/],
     [["acl", "frob"], /unknown command 'frob'/],
   ];
@@ -196,16 +271,48 @@ Deno.test("acl simulate: the documented verdicts", async () => {
   const denied = await runCli([...SIMULATE, "--action", "pub", "--topic", "agents/bob/card"]);
   assert.equal(denied.code, 0);
   assert.equal(denied.stdout, "Denied - no rule matches (default: deny)\n");
-  const subscribed = await runCli([...SIMULATE, "--action", "sub", "--topic", "broadcast/#", "--qos", "2"]);
-  assert.equal(subscribed.stdout, `Allowed - matches global[0] (broadcast/# matches broadcast/#)\n  granted QoS 2\n  at ${AGENT_CARD}:6\n`);
+  const subscribed = await runCli([
+    ...SIMULATE,
+    "--action",
+    "sub",
+    "--topic",
+    "broadcast/#",
+    "--qos",
+    "2",
+  ]);
+  assert.equal(
+    subscribed.stdout,
+    `Allowed - matches global[0] (broadcast/# matches broadcast/#)\n  granted QoS 2\n  at ${AGENT_CARD}:6\n`,
+  );
 });
 
 Deno.test("acl simulate: --exit-status, --json and --trace", async () => {
-  const denied = await runCli([...SIMULATE, "--action", "pub", "--topic", "agents/bob/card", "--exit-status"]);
+  const denied = await runCli([
+    ...SIMULATE,
+    "--action",
+    "pub",
+    "--topic",
+    "agents/bob/card",
+    "--exit-status",
+  ]);
   assert.equal(denied.code, 3);
-  const allowed = await runCli([...SIMULATE, "--action", "pub", "--topic", "agents/scout/card", "--exit-status"]);
+  const allowed = await runCli([
+    ...SIMULATE,
+    "--action",
+    "pub",
+    "--topic",
+    "agents/scout/card",
+    "--exit-status",
+  ]);
   assert.equal(allowed.code, 0);
-  const json = await runCli([...SIMULATE, "--action", "pub", "--topic", "agents/scout/card", "--json"]);
+  const json = await runCli([
+    ...SIMULATE,
+    "--action",
+    "pub",
+    "--topic",
+    "agents/scout/card",
+    "--json",
+  ]);
   const decision = JSON.parse(json.stdout);
   assert.equal(decision.decision, "allow");
   assert.equal(decision.reason, "rule");
@@ -218,19 +325,55 @@ Deno.test("acl simulate: --exit-status, --json and --trace", async () => {
     resolved_topic: "agents/scout/card",
   });
   assert.equal(decision.granted_qos, 0);
-  assert.deepEqual(decision.trace[0], { pointer: "/global/0", applies: false, effect: "allow", why: "action sub does not cover pub" });
-  const traced = await runCli([...SIMULATE, "--action", "pub", "--topic", "agents/scout/card", "--trace"]);
-  assert.match(traced.stdout, /Rules:\n {4}- {3}\/global\/0 {2}action sub does not cover pub\n {2}allow \/rules\/0 {2}agents/);
+  assert.deepEqual(decision.trace[0], {
+    pointer: "/global/0",
+    applies: false,
+    effect: "allow",
+    why: "action sub does not cover pub",
+  });
+  const traced = await runCli([
+    ...SIMULATE,
+    "--action",
+    "pub",
+    "--topic",
+    "agents/scout/card",
+    "--trace",
+  ]);
+  assert.match(
+    traced.stdout,
+    /Rules:\n {4}- {3}\/global\/0 {2}action sub does not cover pub\n {2}allow \/rules\/0 {2}agents/,
+  );
 });
 
 Deno.test("acl simulate refuses an invalid policy with its findings", async () => {
-  await withFile("bad.json", '{"version": "2.2", "default": "deny", "rules": [{"topic": "a/#/b", "action": "pub"}]}', async (path) => {
-    const result = await runCli(["acl", "simulate", "--policy", path, "--username", "u", "--action", "pub", "--topic", "a"]);
-    assert.equal(result.code, 1);
-    assert.equal(result.stdout, "");
-    assert.match(result.stderr, /✗ Policy has errors:\n {2}error: rules\[0\] - invalid topic "a\/#\/b"/);
-    assert.match(result.stderr, /Error: .*bad\.json is not a valid policy; fix the errors above first\n$/);
-  });
+  await withFile(
+    "bad.json",
+    '{"version": "2.2", "default": "deny", "rules": [{"topic": "a/#/b", "action": "pub"}]}',
+    async (path) => {
+      const result = await runCli([
+        "acl",
+        "simulate",
+        "--policy",
+        path,
+        "--username",
+        "u",
+        "--action",
+        "pub",
+        "--topic",
+        "a",
+      ]);
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, "");
+      assert.match(
+        result.stderr,
+        /✗ Policy has errors:\n {2}error: rules\[0\] - invalid topic "a\/#\/b"/,
+      );
+      assert.match(
+        result.stderr,
+        /Error: .*bad\.json is not a valid policy; fix the errors above first\n$/,
+      );
+    },
+  );
 });
 
 Deno.test("acl test: passing tests, failing tests with explanations, unexercised rules", async () => {
@@ -239,31 +382,54 @@ Deno.test("acl test: passing tests, failing tests with explanations, unexercised
   assert.match(passing.stdout, /✓ scout owns its card\n/);
   assert.match(passing.stdout, /7 tests: 7 passed, 0 failed\n$/);
 
-  const policy = JSON.stringify({
-    version: "2.2",
-    default: "deny",
-    rules: [{ topic: "a/#", action: "pub" }, { topic: "b", action: "sub" }],
-    tests: [
-      { name: "publish a", client: { username: "u" }, action: "pub", topic: "a/x", expect: "allow" },
-      { name: "wrongly expects deny", client: { username: "u" }, action: "pub", topic: "a/y", expect: "deny" },
-    ],
-  }, null, 2);
+  const policy = JSON.stringify(
+    {
+      version: "2.2",
+      default: "deny",
+      rules: [{ topic: "a/#", action: "pub" }, { topic: "b", action: "sub" }],
+      tests: [
+        {
+          name: "publish a",
+          client: { username: "u" },
+          action: "pub",
+          topic: "a/x",
+          expect: "allow",
+        },
+        {
+          name: "wrongly expects deny",
+          client: { username: "u" },
+          action: "pub",
+          topic: "a/y",
+          expect: "deny",
+        },
+      ],
+    },
+    null,
+    2,
+  );
   await withFile("p.json", policy, async (path) => {
     const result = await runCli(["acl", "test", path]);
     assert.equal(result.code, 3);
-    assert.match(result.stdout, /✗ wrongly expects deny \(.*p\.json:\d+\)\n {4}expected deny, got allow\n {4}Allowed - matches rules\[0\] \(a\/# matches a\/y\)\n/);
+    assert.match(
+      result.stdout,
+      /✗ wrongly expects deny \(.*p\.json:\d+\)\n {4}expected deny, got allow\n {4}Allowed - matches rules\[0\] \(a\/# matches a\/y\)\n/,
+    );
     assert.match(result.stdout, /2 tests: 1 passed, 1 failed\n/);
     assert.match(result.stdout, /Rules no test exercised:\n {2}rules\[1\] b \(.*p\.json:\d+\)\n$/);
     const json = JSON.parse((await runCli(["acl", "test", path, "--json"])).stdout);
     assert.equal(json.failed, 1);
-    assert.deepEqual(json.unexercised.map((rule: { pointer: string }) => rule.pointer), ["/rules/1"]);
+    assert.deepEqual(json.unexercised.map((rule: { pointer: string }) => rule.pointer), [
+      "/rules/1",
+    ]);
   });
 });
 
 Deno.test("acl init: every preset validates and passes its tests; files are never overwritten silently", async () => {
   const dir = await tempDir();
   try {
-    for (const preset of ["permit-all", "notifications", "agent-pipelines", "chat-channels", "blank"]) {
+    for (
+      const preset of ["permit-all", "notifications", "agent-pipelines", "chat-channels", "blank"]
+    ) {
       const path = `${dir.path}/${preset}.json`;
       const init = await runCli(["acl", "init", "--preset", preset, "--output", path]);
       assert.equal(init.code, 0, init.stderr);
@@ -287,7 +453,14 @@ Deno.test("acl init: every preset validates and passes its tests; files are neve
     const toStdout = await runCli(["acl", "init", "--preset", "notifications", "-o", "-"]);
     assert.equal(JSON.parse(toStdout.stdout).version, "2.2");
     assert.match(toStdout.stdout, /"qos": \[0, 1\]/);
-    const noDir = await runCli(["acl", "init", "--preset", "blank", "-o", `${dir.path}/missing/p.json`]);
+    const noDir = await runCli([
+      "acl",
+      "init",
+      "--preset",
+      "blank",
+      "-o",
+      `${dir.path}/missing/p.json`,
+    ]);
     assert.equal(noDir.code, 1);
     assert.match(noDir.stderr, /cannot write .*: its directory does not exist/);
   } finally {
@@ -296,9 +469,13 @@ Deno.test("acl init: every preset validates and passes its tests; files are neve
 });
 
 Deno.test("the dashboard editor's format is refused with how to convert it", async () => {
-  await withFile("dash.json", JSON.stringify({ rules: [{ user: "*", topic: "a/#", permission: "both" }] }), async (path) => {
-    const result = await runCli(["acl", "validate", path, "--local-only"]);
-    assert.equal(result.code, 1);
-    assert.match(result.stdout, /error: \(root\) - this is the dashboard editor's format/);
-  });
+  await withFile(
+    "dash.json",
+    JSON.stringify({ rules: [{ user: "*", topic: "a/#", permission: "both" }] }),
+    async (path) => {
+      const result = await runCli(["acl", "validate", path, "--local-only"]);
+      assert.equal(result.code, 1);
+      assert.match(result.stdout, /error: \(root\) - this is the dashboard editor's format/);
+    },
+  );
 });

@@ -28,7 +28,9 @@ Deno.test("every example validates without errors, and its tests pass", async ()
     const run = JSON.parse(test.stdout);
     assert.equal(test.code, 0, `${path}: ${test.stdout}`);
     assert.equal(run.failed, 0, path);
-    if (policy.tests.length > 0) assert.deepEqual(run.unexercised, [], `${path} has rules no test exercises`);
+    if (policy.tests.length > 0) {
+      assert.deepEqual(run.unexercised, [], `${path} has rules no test exercises`);
+    }
   }
 });
 
@@ -41,11 +43,27 @@ Deno.test("the version 2 inbox example of the CloudSignal docs decides like its 
   ];
   for (const file of ["email-inbox-v2.json", "email-inbox.json"]) {
     for (const [topic, claims, username, expected] of cases) {
-      const args = ["acl", "simulate", "--policy", EXAMPLES + file, "--username", username, "--action", "sub", "--topic", topic, "--json"];
+      const args = [
+        "acl",
+        "simulate",
+        "--policy",
+        EXAMPLES + file,
+        "--username",
+        username,
+        "--action",
+        "sub",
+        "--topic",
+        topic,
+        "--json",
+      ];
       for (const [key, value] of Object.entries(claims)) args.push("--claim", `${key}=${value}`);
       const result = await runCli(args);
       assert.equal(result.code, 0, result.stderr);
-      assert.equal(JSON.parse(result.stdout).decision, expected, `${file} ${topic} ${JSON.stringify(claims)}`);
+      assert.equal(
+        JSON.parse(result.stdout).decision,
+        expected,
+        `${file} ${topic} ${JSON.stringify(claims)}`,
+      );
     }
   }
 });

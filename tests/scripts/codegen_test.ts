@@ -17,5 +17,12 @@ Deno.test("the generated schema validator reports what the schema forbids", asyn
   assert.equal(validate({ version: "2.2", default: "deny", extra: 1 }), false);
   assert.equal(validate.errors?.[0].keyword, "additionalProperties");
   assert.equal(validate({ version: "2.1", default: "deny", tests: [] }), false);
-  assert.equal(validate({ version: "2", default: "deny", rules: [{ topic: "{$self}", action: "pub", binding: "k" }] }), false);
+  assert.equal(
+    validate({
+      version: "2",
+      default: "deny",
+      rules: [{ topic: "{$self}", action: "pub", binding: "k" }],
+    }),
+    false,
+  );
 });

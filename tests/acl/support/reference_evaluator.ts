@@ -95,7 +95,13 @@ type LevelTest =
   | { kind: "exact"; text: string; fromPlaceholder: boolean }
   | { kind: "plus" }
   | { kind: "hash" }
-  | { kind: "channel"; prefix: string; suffix: string; grants: string[] | null; literalDollar: boolean };
+  | {
+    kind: "channel";
+    prefix: string;
+    suffix: string;
+    grants: string[] | null;
+    literalDollar: boolean;
+  };
 
 const VARIABLES = ["username", "client_id", "org_id", "org_short_id"];
 
@@ -136,8 +142,9 @@ function resolve(rule: PlainRule, client: AclRequest["client"]): LevelTest[] | n
       let value: string | undefined;
       if (name === "$self") value = claim(rule.binding!);
       else if (name.startsWith("$self.")) value = claim(name.slice(6));
-      else if (VARIABLES.includes(name)) value = (client as unknown as Record<string, unknown>)[name] as string;
-      else if (name === rule.binding) value = claim(name);
+      else if (VARIABLES.includes(name)) {
+        value = (client as unknown as Record<string, unknown>)[name] as string;
+      } else if (name === rule.binding) value = claim(name);
       else {
         if (channel) return null;
         channel = true;
@@ -172,7 +179,10 @@ function resolve(rule: PlainRule, client: AclRequest["client"]): LevelTest[] | n
   // A placeholder may not make the first level start with `$`; only literal text may.
   const first = levels[0];
   const firstText = rule.topic.split("/")[0];
-  if (first.kind === "exact" && first.fromPlaceholder && first.text.startsWith("$") && !firstText.startsWith("$")) {
+  if (
+    first.kind === "exact" && first.fromPlaceholder && first.text.startsWith("$") &&
+    !firstText.startsWith("$")
+  ) {
     return null;
   }
   return levels;
@@ -225,7 +235,9 @@ function witnesses(filter: string, extra: number): string[] {
       for (const topic of topics) {
         let tails: string[][] = [[]];
         for (let k = 0; k <= extra; k++) {
-          for (const tail of tails) if (topic.length + tail.length > 0) grown.push([...topic, ...tail]);
+          for (const tail of tails) {
+            if (topic.length + tail.length > 0) grown.push([...topic, ...tail]);
+          }
           tails = tails.flatMap((tail) => [[...tail, FRESH], [...tail, ""]]);
         }
       }
@@ -304,10 +316,18 @@ export function bruteForceContains(outer: string, inner: string): boolean {
   const alphabet = [...words];
   const maxLength = Math.max(outer.split("/").length, inner.split("/").length) + 1;
   const outerLevels: LevelTest[] = outer.split("/").map((text) =>
-    text === "+" ? { kind: "plus" } : text === "#" ? { kind: "hash" } : { kind: "exact", text, fromPlaceholder: false }
+    text === "+"
+      ? { kind: "plus" }
+      : text === "#"
+      ? { kind: "hash" }
+      : { kind: "exact", text, fromPlaceholder: false }
   );
   const innerLevels: LevelTest[] = inner.split("/").map((text) =>
-    text === "+" ? { kind: "plus" } : text === "#" ? { kind: "hash" } : { kind: "exact", text, fromPlaceholder: false }
+    text === "+"
+      ? { kind: "plus" }
+      : text === "#"
+      ? { kind: "hash" }
+      : { kind: "exact", text, fromPlaceholder: false }
   );
   let topics: string[][] = [[]];
   for (let length = 1; length <= maxLength; length++) {
@@ -323,7 +343,11 @@ export function bruteForceContains(outer: string, inner: string): boolean {
 /** The witness-based containment of plain filters (what the reference uses). */
 export function referenceContains(outer: string, inner: string): boolean {
   const levels: LevelTest[] = outer.split("/").map((text) =>
-    text === "+" ? { kind: "plus" } : text === "#" ? { kind: "hash" } : { kind: "exact", text, fromPlaceholder: false }
+    text === "+"
+      ? { kind: "plus" }
+      : text === "#"
+      ? { kind: "hash" }
+      : { kind: "exact", text, fromPlaceholder: false }
   );
   return containsFilter(levels, inner);
 }

@@ -1,0 +1,246 @@
+/**
+ * The one `fetch` wrapper of the CLI. Every HTTP request (OAuth discovery, token, revoke,
+ * the API) goes through `httpRequest`, which adds:
+ *
+ * - a timeout covering the whole exchange, headers and body (`AbortSignal.timeout`);
+ * - `--debug` logging to stderr: one line per request with method, URL, status and time,
+ *   credentials redacted (the Authorization header and bodies are never printed; query
+ *   parameters such as `code=` or `access_token=` are replaced by `[redacted]`);
+ * - network failures and time-outs mapped to `UnavailableError` (exit 5) with a message
+ *   naming the host and never the full URL;
+ * - no redirects unless asked, so a bearer token or a token request body never follows a
+ *   `Location` to another origin.
+ *
+ * The body is always read completely, so a response is a plain value (`HttpResponse`).
+ * Extend it here (retries, error mapping) rather than calling `fetch` elsewhere.
+ */
+
+import type { Io } from "../cli/io.ts";
+import { UnavailableError } from "../cli/errors.ts";
+import { VERSION } from "../version.ts";
+
+/** What `httpRequest` needs from the command: where to log and whether to. */
+export interface HttpContext {
+  io: Io;
+  /** Log each request to stderr (`--debug` / `CLOUDSIGNAL_DEBUG=1`). */
+  debug: boolean;
+}
+
+/** One request. */
+export interface HttpRequest {
+  /** HTTP method (default GET). */
+  method?: string;
+  url: string | URL;
+  headers?: Record<string, string>;
+  /** A form (sent as application/x-www-form-urlencoded) or a raw string body. */
+  body?: URLSearchParams | string;
+  /** A value sent as JSON (sets Content-Type); do not combine with `body`. */
+  json?: unknown;
+  /** Time limit for the whole exchange in milliseconds (default 30 000). */
+  timeoutMs?: number;
+  /** Follow redirects (default false: a 3xx is returned as is). Only for unauthenticated GETs. */
+  followRedirects?: boolean;
+  /** Cancels the request (the caller's own signal, e.g. Ctrl+C). */
+  signal?: AbortSignal;
+}
+
+/** A response whose body has been read. */
+export interface HttpResponse {
+  status: number;
+  /** True for 2xx. */
+  ok: boolean;
+  headers: Headers;
+  /** The final URL (after redirects, when followed). */
+  url: string;
+  /** The body as text. */
+  text: string;
+  /** The body parsed as JSON; `UnavailableError` naming the host when it is not JSON. */
+  json(): unknown;
+}
+
+/** Default time limit of a request. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Query parameters whose values are never printed. */
+const SECRET_PARAMETERS = new Set([
+  "access_token",
+  "refresh_token",
+  "id_token",
+  "token",
+  "code",
+  "code_verifier",
+  "state",
+  "password",
+  "client_secret",
+  "assertion",
+  "subject_token",
+  "api_key",
+  "apikey",
+  "key",
+  "secret",
+]);
+
+/** Printed instead of a secret. */
+export const REDACTED = "[redacted]";
+
+/**
+ * The URL as safe to print: user and password removed, the values of secret query
+ * parameters (`code`, `state`, `access_token`, `refresh_token`, `password`, …) replaced by
+ * `[redacted]`, and the fragment dropped. Text that is not a URL is returned with the same
+ * parameters redacted.
+ */
+export function redactUrl(url: string | URL): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(String(url));
+  } catch {
+    return redactQuery(String(url));
+  }
+  const base = `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  return parsed.search ? `${base}${redactQuery(parsed.search)}` : base;
+}
+
+function redactQuery(text: string): string {
+  return text.replace(
+    /([?&;]|^)([^=&;?#\s]+)=([^&;#\s]*)/g,
+    (whole, separator: string, name: string) => {
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name);
+      } catch { /* keep it as is */ }
+      return SECRET_PARAMETERS.has(decoded.toLowerCase())
+        ? `${separator}${name}=${REDACTED}`
+        : whole;
+    },
+  );
+}
+
+/** Replaces every URL in a free text (an error message) with its redacted form. */
+export function redactText(text: string): string {
+  return text.replace(/\bhttps?:\/\/[^\s)"'<>]+/g, (url) => redactUrl(url));
+}
+
+/** `host:port` of a URL, for messages. */
+export function hostOf(url: string | URL): string {
+  try {
+    return new URL(String(url)).host;
+  } catch {
+    return String(url);
+  }
+}
+
+function reasonOf(error: unknown): string {
+  const parts: string[] = [];
+  for (let at: unknown = error; at !== undefined && parts.length < 4;) {
+    parts.push(at instanceof Error ? at.message : String(at));
+    at = at instanceof Error ? at.cause : undefined;
+  }
+  const message = parts.reverse().find((part) => part !== "fetch failed") ?? parts[0];
+  if (/connection refused/i.test(message)) return "connection refused";
+  if (/dns error|failed to lookup|name or service not known|no address/i.test(message)) {
+    return "host name not found";
+  }
+  if (/certificate|tls|ssl/i.test(message)) return "TLS error (check the certificate)";
+  if (/connection reset/i.test(message)) return "connection reset";
+  if (/network is unreachable|no route to host/i.test(message)) return "network unreachable";
+  const tail = message.split(": ").at(-1) ?? message;
+  return redactText(tail).slice(0, 200);
+}
+
+/** The User-Agent of every request. */
+export const USER_AGENT = `cloudsignal-cli/${VERSION} deno/${Deno.version.deno}`;
+
+/**
+ * Sends a request and reads the whole response. Resolves for every HTTP status (callers
+ * decide what a 4xx/5xx means); rejects with `UnavailableError` when the server cannot be
+ * reached, the connection fails, or the time limit passes. A caller's `signal` aborting
+ * rejects with its reason unchanged.
+ */
+export async function httpRequest(
+  context: HttpContext,
+  request: HttpRequest,
+): Promise<HttpResponse> {
+  const method = (request.method ?? "GET").toUpperCase();
+  const url = String(request.url);
+  const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const headers = new Headers({ "user-agent": USER_AGENT, accept: "application/json" });
+  for (const [name, value] of Object.entries(request.headers ?? {})) headers.set(name, value);
+  let body: string | undefined;
+  if (request.json !== undefined) {
+    body = JSON.stringify(request.json);
+    headers.set("content-type", "application/json");
+  } else if (request.body instanceof URLSearchParams) {
+    body = request.body.toString();
+    headers.set("content-type", "application/x-www-form-urlencoded");
+  } else if (request.body !== undefined) {
+    body = request.body;
+  }
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = request.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
+  const started = performance.now();
+  const log = (outcome: string) => {
+    if (!context.debug) return;
+    const ms = Math.round(performance.now() - started);
+    context.io.err(
+      context.io.errStyle.dim(`debug: ${method} ${redactUrl(url)} → ${outcome} (${ms} ms)`) +
+        "\n",
+    );
+  };
+  try {
+    const response = await fetch(url, {
+      method,
+      headers,
+      body,
+      signal,
+      redirect: request.followRedirects ? "follow" : "manual",
+    });
+    const text = await response.text();
+    log(String(response.status));
+    const finalUrl = response.url || url;
+    return {
+      status: response.status,
+      ok: response.status >= 200 && response.status < 300,
+      headers: response.headers,
+      url: finalUrl,
+      text,
+      json: () => parseJson(text, finalUrl, response.status),
+    };
+  } catch (error) {
+    if (request.signal?.aborted) {
+      log("cancelled");
+      throw request.signal.reason;
+    }
+    if (timeout.aborted) {
+      log("timed out");
+      throw new UnavailableError(
+        `${hostOf(url)} did not answer within ${formatSeconds(timeoutMs)}`,
+        "Check your network connection and the API URL (--api-url / CLOUDSIGNAL_API_URL).",
+      );
+    }
+    if (error instanceof TypeError || error instanceof Deno.errors.ConnectionRefused) {
+      const reason = reasonOf(error);
+      log(`failed: ${reason}`);
+      throw new UnavailableError(
+        `cannot reach ${hostOf(url)}: ${reason}`,
+        "Check your network connection and the API URL (--api-url / CLOUDSIGNAL_API_URL).",
+      );
+    }
+    throw error;
+  }
+}
+
+function formatSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
+}
+
+function parseJson(text: string, url: string, status: number): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UnavailableError(
+      `${hostOf(url)} answered ${redactUrl(url)} with HTTP ${status} and a body that is not JSON`,
+      "Is the API URL right (--api-url / CLOUDSIGNAL_API_URL)?",
+    );
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * The OAuth 2.0 client side: server metadata discovery (RFC 8414, then OpenID Connect
+ * discovery), the token endpoint (authorization code with PKCE, refresh), and revocation
+ * (RFC 7009). Public client: no secret, `client_id` in the body.
+ */
+
+import { CliError, UnavailableError } from "../cli/errors.ts";
+import { EXIT_ERROR } from "../cli/exit_codes.ts";
+import {
+  hostOf,
+  type HttpContext,
+  httpRequest,
+  type HttpResponse,
+  redactUrl,
+} from "../api/http.ts";
+
+/** The client id of the CLI unless `--client-id` / `CLOUDSIGNAL_CLIENT_ID` says otherwise. */
+export const DEFAULT_CLIENT_ID = "cloudsignal-cli";
+
+/** What the CLI uses of an authorization server's metadata. */
+export interface ServerMetadata {
+  /** The document's URL. */
+  source: string;
+  issuer: string | null;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  revocation_endpoint: string | null;
+  /** RFC 9207: the server puts `iss` in the authorization response. */
+  authorization_response_iss_parameter_supported: boolean;
+}
+
+/** The well-known documents tried, in order. */
+export const METADATA_PATHS = [
+  "/.well-known/oauth-authorization-server",
+  "/.well-known/openid-configuration",
+] as const;
+
+/** True for the loopback hosts where plain http is acceptable. */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || hostname === "::1" ||
+    /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
+
+/**
+ * Checks that `value` is an absolute https URL (http only on loopback); returns it.
+ * `what` names the field for the message.
+ */
+export function checkEndpoint(value: unknown, what: string, source: string): string {
+  if (typeof value !== "string" || value === "") {
+    throw new CliError(
+      `the OAuth metadata at ${source} has no ${what}`,
+      EXIT_ERROR,
+      "Is the API URL right (--api-url / CLOUDSIGNAL_API_URL)?",
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new CliError(
+      `the OAuth metadata at ${source} has an invalid ${what}: expected an absolute URL`,
+      EXIT_ERROR,
+    );
+  }
+  const secure = url.protocol === "https:" ||
+    (url.protocol === "http:" && isLoopbackHost(url.hostname));
+  if (!secure || url.username || url.password || url.hash) {
+    throw new CliError(
+      `the OAuth metadata at ${source} has an unsafe ${what} (${redactUrl(url)}): ` +
+        "expected an https URL (http only on 127.0.0.1, ::1 or localhost), without credentials or fragment",
+      EXIT_ERROR,
+    );
+  }
+  return url.href;
+}
+
+/**
+ * Fetches the authorization server's metadata from `<apiUrl>/.well-known/oauth-authorization-server`,
+ * falling back to `<apiUrl>/.well-known/openid-configuration` when the first is missing
+ * (4xx) or not a JSON object. Requires `authorization_endpoint` and `token_endpoint`; refuses
+ * a server that lists PKCE methods without S256.
+ */
+export async function discoverMetadata(
+  context: HttpContext,
+  apiUrl: string,
+  signal?: AbortSignal,
+): Promise<ServerMetadata> {
+  const tried: string[] = [];
+  for (const path of METADATA_PATHS) {
+    const source = `${apiUrl}${path}`;
+    const response = await httpRequest(context, { url: source, followRedirects: true, signal });
+    if (response.status >= 500 || response.status === 429) {
+      throw new UnavailableError(
+        `${hostOf(source)} answered HTTP ${response.status} to the OAuth metadata request`,
+        "The server may be down or overloaded; try again shortly.",
+      );
+    }
+    let document: unknown = null;
+    if (response.ok) {
+      try {
+        document = JSON.parse(response.text);
+      } catch { /* not JSON: try the next document */ }
+    }
+    if (typeof document !== "object" || document === null || Array.isArray(document)) {
+      tried.push(`${source} (${response.ok ? "not a JSON object" : `HTTP ${response.status}`})`);
+      continue;
+    }
+    return parseMetadata(document as Record<string, unknown>, source);
+  }
+  throw new CliError(
+    `the API at ${apiUrl} publishes no OAuth metadata: tried ${tried.join(" and ")}`,
+    EXIT_ERROR,
+    "Is the API URL right (--api-url / CLOUDSIGNAL_API_URL)?",
+  );
+}
+
+/** Checks a metadata document (exported for tests). */
+export function parseMetadata(document: Record<string, unknown>, source: string): ServerMetadata {
+  const methods = document.code_challenge_methods_supported;
+  if (Array.isArray(methods) && !methods.includes("S256")) {
+    throw new CliError(
+      `the authorization server at ${source} does not support PKCE with S256 ` +
+        `(code_challenge_methods_supported: ${JSON.stringify(methods)})`,
+      EXIT_ERROR,
+      "The CLI only logs in with PKCE S256, which the server must offer.",
+    );
+  }
+  const revocation = document.revocation_endpoint;
+  return {
+    source,
+    issuer: typeof document.issuer === "string" && document.issuer !== "" ? document.issuer : null,
+    authorization_endpoint: checkEndpoint(
+      document.authorization_endpoint,
+      "authorization_endpoint",
+      source,
+    ),
+    token_endpoint: checkEndpoint(document.token_endpoint, "token_endpoint", source),
+    revocation_endpoint: revocation === undefined || revocation === null
+      ? null
+      : checkEndpoint(revocation, "revocation_endpoint", source),
+    authorization_response_iss_parameter_supported:
+      document.authorization_response_iss_parameter_supported === true,
+  };
+}
+
+/** The URL the browser opens: the authorization request with PKCE and state. */
+export function authorizationUrl(
+  metadata: ServerMetadata,
+  parameters: { clientId: string; redirectUri: string; challenge: string; state: string },
+): string {
+  const url = new URL(metadata.authorization_endpoint);
+  url.searchParams.set("response_type", "code");
+  url.searchParams.set("client_id", parameters.clientId);
+  url.searchParams.set("redirect_uri", parameters.redirectUri);
+  url.searchParams.set("code_challenge", parameters.challenge);
+  url.searchParams.set("code_challenge_method", "S256");
+  url.searchParams.set("state", parameters.state);
+  return url.href;
+}
+
+/** A successful token response. */
+export interface TokenSet {
+  access_token: string;
+  /** Seconds, or null when the server did not say. */
+  expires_in: number | null;
+  refresh_token: string | null;
+  /** Non-standard but common: seconds the refresh token lasts. */
+  refresh_token_expires_in: number | null;
+  scope: string | null;
+}
+
+/** The server refused an OAuth request (RFC 6749 §5.2 error response). */
+export class OAuthError extends CliError {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly description: string | null,
+    readonly status: number,
+  ) {
+    super(message, EXIT_ERROR);
+    this.name = "OAuthError";
+  }
+}
+
+/** Server text made safe to print: no control characters, bounded length. */
+export function printable(text: string, limit = 300): string {
+  // deno-lint-ignore no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ").trim();
+  return clean.length > limit ? `${clean.slice(0, limit)}…` : clean;
+}
+
+function seconds(value: unknown): number | null {
+  const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  return typeof number === "number" && Number.isFinite(number) && number > 0 ? number : null;
+}
+
+function oauthErrorOf(response: HttpResponse, what: string): OAuthError | null {
+  let body: unknown;
+  try {
+    body = JSON.parse(response.text);
+  } catch {
+    return null;
+  }
+  if (typeof body !== "object" || body === null) return null;
+  const { error, error_description: description } = body as Record<string, unknown>;
+  if (typeof error !== "string" || error === "") return null;
+  const code = printable(error, 60);
+  const detail = typeof description === "string" && description !== ""
+    ? printable(description)
+    : null;
+  return new OAuthError(
+    `the server refused the ${what} (${code}${detail ? `: ${detail}` : ""})`,
+    code,
+    detail,
+    response.status,
+  );
+}
+
+function failure(response: HttpResponse, endpoint: string, what: string): CliError {
+  if (response.status >= 500 || response.status === 429) {
+    return new UnavailableError(
+      `${hostOf(endpoint)} answered HTTP ${response.status} to the ${what}`,
+      "The server may be down or overloaded; try again shortly.",
+    );
+  }
+  return oauthErrorOf(response, what) ??
+    new CliError(
+      `${hostOf(endpoint)} answered HTTP ${response.status} to the ${what}`,
+      EXIT_ERROR,
+    );
+}
+
+async function tokenRequest(
+  context: HttpContext,
+  endpoint: string,
+  form: URLSearchParams,
+  what: string,
+  signal?: AbortSignal,
+): Promise<TokenSet> {
+  const response = await httpRequest(context, {
+    method: "POST",
+    url: endpoint,
+    body: form,
+    signal,
+  });
+  if (!response.ok) throw failure(response, endpoint, what);
+  let body: unknown;
+  try {
+    body = JSON.parse(response.text);
+  } catch {
+    body = null;
+  }
+  const fields = typeof body === "object" && body !== null ? body as Record<string, unknown> : {};
+  const invalid = (detail: string) =>
+    new CliError(`${hostOf(endpoint)} sent an invalid answer to the ${what}: ${detail}`);
+  if (typeof fields.access_token !== "string" || !/^[\x21-\x7e]+$/.test(fields.access_token)) {
+    throw invalid("no usable access_token");
+  }
+  if (typeof fields.token_type !== "string" || fields.token_type.toLowerCase() !== "bearer") {
+    throw invalid(`token_type must be Bearer`);
+  }
+  const refresh = fields.refresh_token;
+  if (refresh !== undefined && refresh !== null && typeof refresh !== "string") {
+    throw invalid("refresh_token is not a string");
+  }
+  return {
+    access_token: fields.access_token,
+    expires_in: seconds(fields.expires_in),
+    refresh_token: typeof refresh === "string" && refresh !== "" ? refresh : null,
+    refresh_token_expires_in: seconds(fields.refresh_token_expires_in),
+    scope: typeof fields.scope === "string" ? fields.scope : null,
+  };
+}
+
+/** Redeems an authorization code with its PKCE verifier. */
+export function exchangeCode(
+  context: HttpContext,
+  parameters: {
+    tokenEndpoint: string;
+    clientId: string;
+    code: string;
+    redirectUri: string;
+    verifier: string;
+  },
+  signal?: AbortSignal,
+): Promise<TokenSet> {
+  const form = new URLSearchParams({
+    grant_type: "authorization_code",
+    code: parameters.code,
+    redirect_uri: parameters.redirectUri,
+    client_id: parameters.clientId,
+    code_verifier: parameters.verifier,
+  });
+  return tokenRequest(context, parameters.tokenEndpoint, form, "authorization code", signal);
+}
+
+/** Trades a refresh token for new tokens; `OAuthError` when refused (e.g. `invalid_grant`). */
+export function refreshTokens(
+  context: HttpContext,
+  parameters: { tokenEndpoint: string; clientId: string; refreshToken: string },
+): Promise<TokenSet> {
+  const form = new URLSearchParams({
+    grant_type: "refresh_token",
+    refresh_token: parameters.refreshToken,
+    client_id: parameters.clientId,
+  });
+  return tokenRequest(context, parameters.tokenEndpoint, form, "token refresh");
+}
+
+/** Revokes a token (RFC 7009). Resolves when the server answered 200; throws otherwise. */
+export async function revokeToken(
+  context: HttpContext,
+  parameters: {
+    revocationEndpoint: string;
+    clientId: string;
+    token: string;
+    hint: "refresh_token" | "access_token";
+    timeoutMs: number;
+  },
+): Promise<void> {
+  const response = await httpRequest(context, {
+    method: "POST",
+    url: parameters.revocationEndpoint,
+    body: new URLSearchParams({
+      token: parameters.token,
+      token_type_hint: parameters.hint,
+      client_id: parameters.clientId,
+    }),
+    timeoutMs: parameters.timeoutMs,
+  });
+  if (response.status !== 200) {
+    throw failure(response, parameters.revocationEndpoint, "revocation request");
+  }
+}

@@ -1,0 +1,47 @@
+/** The `dev` command: flags and help; the platform lives in src/platform/. */
+
+import { Option } from "../cli/vendor/commander.js";
+import { act, contextOf, type Program } from "../cli/program.ts";
+
+/** Registers `dev`. */
+export function registerDev(program: Program): void {
+  program
+    .command("dev")
+    .description(
+      "Run a local CloudSignal for offline work and tests: the API and login page, and an " +
+        "MQTT broker that enforces your ACL policy, on 127.0.0.1 only, with data in SQLite. " +
+        "A development platform: no TLS. Stops on Ctrl+C.",
+    )
+    .option("--api-port <port>", "API and login page port (0 = any free port)", "8780")
+    .option("--mqtt-port <port>", "MQTT port (0 = any free port)", "1883")
+    .option("--data-dir <dir>", "where the SQLite file lives (default <CLOUDSIGNAL_HOME>/dev)")
+    .option("--email <email>", "seeded user's email", "dev@cloudsignal.local")
+    .addOption(
+      new Option(
+        "--password <password>",
+        "seeded user's password (default: generated on first start and printed)",
+      ).env("CLOUDSIGNAL_DEV_PASSWORD"),
+    )
+    .option("--access-token-ttl <seconds>", "access token lifetime", "3600")
+    .option(
+      "--refresh-token-ttl <seconds>",
+      "refresh token lifetime (1209600 = 14 days)",
+      "1209600",
+    )
+    .option("--auth-code-ttl <seconds>", "authorization code lifetime", "60")
+    .option("--reset", "delete the platform's database first (all users, policies, sessions)")
+    .option("--quiet-publishes", "do not log allowed PUBLISHes (denials are always logged)")
+    .option("--json", "print the URLs, organization and user as one JSON line on stdout")
+    .addHelpText(
+      "after",
+      "\nThen: cloudsignal login --api-url <the printed API URL>\n" +
+        "MQTT clients connect with username <username>@<org_short_id> and, as password,\n" +
+        "an access token or the user's MQTT password (the seeded user's is its login\n" +
+        "password). See docs/platform.md.",
+    )
+    .action(act(async (options, command) => {
+      const context = contextOf(command);
+      const { runDev } = await import("../platform/dev_command.ts");
+      return await runDev(context, options);
+    }));
+}

@@ -1,0 +1,120 @@
+/** Helpers of the distribution tests: run a program, build with the release scripts. */
+
+import assert from "node:assert/strict";
+
+/** The repository root (absolute path with a trailing slash). */
+export const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** What a program run produced. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of `run`. */
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  stdin?: string;
+  /** Kill after this many milliseconds (default 120 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs `command` with this environment (its proxy and certificate settings reach the npm
+ * registry) less DENO_DIR, plus `env`, and collects its output.
+ */
+export async function run(
+  command: string,
+  args: string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const env: Record<string, string> = { ...Deno.env.toObject(), NO_COLOR: "1" };
+  delete env.DENO_DIR;
+  const child = new Deno.Command(command, {
+    args,
+    cwd: options.cwd,
+    env: { ...env, ...options.env },
+    clearEnv: true,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, options.timeoutMs ?? 120_000);
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const output = await child.output();
+  clearTimeout(timer);
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Runs `deno run -A <ROOT>/scripts/<script> <args>` and expects success. */
+export async function runScript(script: string, args: string[]): Promise<string> {
+  const result = await run(Deno.execPath(), ["run", "-A", `${ROOT}scripts/${script}`, ...args], {
+    env: denoDirEnv(),
+  });
+  assert.equal(result.code, 0, `${script} ${args.join(" ")}\n${result.stderr}`);
+  return result.stdout;
+}
+
+/** This process's DENO_DIR, if set (the build scripts need the npm cache). */
+export function denoDirEnv(): Record<string, string> {
+  const dir = Deno.env.get("DENO_DIR");
+  return dir ? { DENO_DIR: dir } : {};
+}
+
+/** Fails unless no Deno or npm configuration file is in `dir` or any folder above it. */
+export async function assertNoConfigInReach(dir: string): Promise<void> {
+  let at = dir;
+  while (true) {
+    for (const name of ["deno.json", "deno.jsonc", "package.json", "import_map.json"]) {
+      await assert.rejects(
+        Deno.stat(`${at}/${name}`),
+        Deno.errors.NotFound,
+        `${at}/${name} would be in reach`,
+      );
+    }
+    if (at === "/" || at === "") return;
+    at = at.slice(0, at.lastIndexOf("/")) || "/";
+  }
+}
+
+/** The names in `dir`. */
+export async function listDir(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(dir))).map((entry) => entry.name).sort();
+}
+
+/** The policy of examples/agent-card.json, and a simulate request it allows. */
+export const AGENT_CARD = await Deno.readTextFile(`${ROOT}examples/agent-card.json`);
+
+/** `acl simulate` flags (without --policy) that agent-card.json allows. */
+export const ALLOWED_REQUEST = [
+  "--username",
+  "scout",
+  "--claim",
+  "agent_id=scout",
+  "--action",
+  "pub",
+  "--topic",
+  "agents/scout/card",
+];
+
+/** The same, for another agent's card: denied. */
+export const DENIED_REQUEST = [...ALLOWED_REQUEST.slice(0, -1), "agents/other/card"];
+
+/** What `acl simulate` prints for ALLOWED_REQUEST. */
+export const ALLOWED_OUTPUT =
+  /^Allowed - matches rules\[0\] \(agents\/\{\$self\}\/card resolves to agents\/scout\/card which matches agents\/scout\/card\)\n/;

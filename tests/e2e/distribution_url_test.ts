@@ -1,0 +1,112 @@
+/**
+ * The `deno run <URL>` channel: the repository served over HTTP on 127.0.0.1 the way
+ * raw.githubusercontent.com serves it (every file as text/plain), run from its URL with a
+ * fresh DENO_DIR, no config and no import map, and installed with `deno install -g`.
+ */
+
+import assert from "node:assert/strict";
+import { VERSION } from "../../scripts/release_common.ts";
+import { tempDir } from "../support/cli.ts";
+import {
+  AGENT_CARD,
+  ALLOWED_OUTPUT,
+  ALLOWED_REQUEST,
+  assertNoConfigInReach,
+  listDir,
+  ROOT,
+  run,
+} from "./distribution_support.ts";
+
+/** Serves the files of the repository read-only; records every request. */
+function serveRepository() {
+  const requests: { path: string; status: number }[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const path = decodeURIComponent(new URL(request.url).pathname);
+    let status = 404;
+    let body: Uint8Array | null = null;
+    if (request.method === "GET" && !path.split("/").includes("..")) {
+      try {
+        body = await Deno.readFile(`${ROOT}${path.slice(1)}`);
+        status = 200;
+      } catch { /* not a file */ }
+    }
+    requests.push({ path, status });
+    return new Response(body as Uint8Array<ArrayBuffer> | null, {
+      status,
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    });
+  });
+  return { url: `http://127.0.0.1:${server.addr.port}`, requests, server };
+}
+
+Deno.test("deno run from a URL: fresh DENO_DIR, no config, the served repository", async (t) => {
+  const dir = await tempDir("cloudsignal-url-");
+  const served = serveRepository();
+  try {
+    const runDir = `${dir.path}/run`;
+    await Deno.mkdir(runDir);
+    await Deno.writeTextFile(`${dir.path}/agent-card.json`, AGENT_CARD);
+    await assertNoConfigInReach(runDir);
+    const env = { DENO_DIR: `${dir.path}/deno-dir`, CLOUDSIGNAL_HOME: `${dir.path}/home` };
+    const main = `${served.url}/main.ts`;
+    const cli = (args: string[]) =>
+      run(Deno.execPath(), ["run", "-A", "--no-config", main, ...args], { cwd: runDir, env });
+
+    await t.step("--version", async () => {
+      const result = await cli(["--version"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(
+        result.stdout,
+        `cloudsignal ${VERSION} (commit dev, deno ${Deno.version.deno})\n`,
+      );
+    });
+
+    await t.step("acl validate and acl simulate", async () => {
+      const policy = `${dir.path}/agent-card.json`;
+      const valid = await cli(["acl", "validate", policy, "--local-only"]);
+      assert.equal(valid.code, 0, valid.stderr);
+      assert.match(valid.stdout, /^✓ Policy is valid/);
+      const simulate = await cli(["acl", "simulate", "--policy", policy, ...ALLOWED_REQUEST]);
+      assert.equal(simulate.code, 0, simulate.stderr);
+      assert.match(simulate.stdout, ALLOWED_OUTPUT);
+    });
+
+    await t.step("deno install -g puts a `cloudsignal` command on PATH", async () => {
+      const root = `${dir.path}/install`;
+      const install = await run(Deno.execPath(), [
+        "install",
+        "--global",
+        "--allow-all",
+        "--no-config",
+        "--root",
+        root,
+        "--name",
+        "cloudsignal",
+        main,
+      ], { cwd: runDir, env });
+      assert.equal(install.code, 0, install.stderr);
+      const version = await run(`${root}/bin/cloudsignal`, ["--version"], { cwd: runDir, env });
+      assert.equal(version.code, 0, version.stderr);
+      assert.match(version.stdout, new RegExp(`^cloudsignal ${VERSION.replaceAll(".", "\\.")} `));
+      const completion = await run(`${root}/bin/cloudsignal`, ["complete", "--", "acl", "s"], {
+        cwd: runDir,
+        env,
+      });
+      assert.equal(completion.code, 0, completion.stderr);
+      assert.match(completion.stdout, /^simulate\t/);
+    });
+
+    await t.step("every module came from the server, and every request found its file", () => {
+      const paths = new Set(served.requests.map((r) => r.path));
+      for (const path of ["/main.ts", "/deno.json", "/src/cli/vendor/commander.js"]) {
+        assert.ok(paths.has(path), `${path} was not requested`);
+      }
+      assert.deepEqual(served.requests.filter((r) => r.status !== 200), []);
+    });
+
+    assert.deepEqual(await listDir(runDir), [], "nothing written to the working folder");
+  } finally {
+    await served.server.shutdown();
+    await dir.cleanup();
+  }
+});
