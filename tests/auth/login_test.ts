@@ -53,9 +53,9 @@ Deno.test("on a terminal the wait is a countdown updated in place; --port pins t
       io.stderr.includes(`redirect_uri=http%3A%2F%2F127.0.0.1%3A${port}%2Fcallback`),
       io.stderr,
     );
-    // deno-lint-ignore no-control-regex
     assert.match(
       io.stderr,
+      // deno-lint-ignore no-control-regex
       /\r\u001b\[2K… Waiting for the browser sign-in: 0:0[12] left \(Ctrl\+C to cancel\)/,
     );
     assert.ok(io.stderr.endsWith("\r\u001b[2K"), "the countdown line is cleared at the end");

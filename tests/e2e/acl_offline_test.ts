@@ -106,7 +106,7 @@ Deno.test("acl validate: warnings alone still exit 0", async () => {
     assert.equal(result.code, 0);
     assert.match(
       result.stdout,
-      /^✓ Policy is valid \(1 rule, 0 global rules, 0 publishers\)\n  warning: default - default "allow"/,
+      /^✓ Policy is valid \(1 rule, 0 global rules, 0 publishers\)\n {2}warning: default - default "allow"/,
     );
   });
 });
