@@ -6,7 +6,12 @@
  * - compiling a 100,000-rule policy; validating a 10,000-rule file;
  * - `acl simulate` start-up relative to an empty `deno run`.
  *
- * Usage: deno run -A bench/acl_bench.ts [--quick] [--json]
+ * This machine is shared and noisy, so sizes are measured in interleaved rounds (each round
+ * runs every size for ~100 ms, in rotating order) and each figure is the median over rounds:
+ * drift then hits all sizes alike and the ratios stay meaningful. Garbage from generating and
+ * compiling is collected before measuring, as a broker measures its steady state.
+ *
+ * Usage: deno run -A --v8-flags=--expose-gc bench/acl_bench.ts [--quick] [--json]
  */
 
 import { compilePolicy } from "../src/acl/compile.ts";
@@ -25,17 +30,15 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-/** Decisions per second: the median of several rounds of about `roundMs` each. */
-function throughput(
-  decide: (request: AclRequest) => unknown,
-  requests: AclRequest[],
-  roundMs: number,
-  rounds: number,
-): number {
+interface Workload {
+  decide: (request: AclRequest) => boolean;
+  requests: AclRequest[];
+}
+
+/** Decisions per second of each workload: medians over interleaved rounds of ~`roundMs`. */
+function interleavedThroughput(workloads: Workload[], roundMs: number, rounds: number): number[] {
   let sink = 0;
-  for (let i = 0; i < Math.min(requests.length, 2000); i++) sink += decide(requests[i]) ? 1 : 0;
-  const rates: number[] = [];
-  for (let round = 0; round < rounds; round++) {
+  const run = ({ decide, requests }: Workload) => {
     let done = 0;
     const start = performance.now();
     let elapsed = 0;
@@ -44,10 +47,18 @@ function throughput(
       done += requests.length;
       elapsed = performance.now() - start;
     }
-    rates.push(done / (elapsed / 1000));
+    return done / (elapsed / 1000);
+  };
+  for (const workload of workloads) run(workload);
+  const rates: number[][] = workloads.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < workloads.length; k++) {
+      const which = (k + round) % workloads.length;
+      rates[which].push(run(workloads[which]));
+    }
   }
   if (sink < 0) console.log(sink);
-  return median(rates);
+  return rates.map(median);
 }
 
 function timeMs(run: () => unknown, repeat: number): number {
@@ -113,9 +124,13 @@ interface SizeResult {
   referencePerSecond: number;
 }
 
+const collectGarbage = () => (globalThis as { gc?: () => void }).gc?.();
+
 async function main() {
   const results: SizeResult[] = [];
   const policies = new Map<number, Policy>();
+  const indexed: Workload[] = [];
+  const reference: Workload[] = [];
   for (const size of SIZES) {
     const policy = realisticPolicy(size);
     policies.set(size, policy);
@@ -135,25 +150,34 @@ async function main() {
     const allowed = requests.filter((request) =>
       evaluate(compiled, request).decision === "allow"
     ).length;
-    const indexedPerSecond = throughput(
-      (request) => evaluate(compiled, request).decision === "allow",
-      requests,
-      quick ? 100 : 400,
-      quick ? 3 : 7,
-    );
-    const referenceRequests = requests.slice(0, size >= 100_000 ? 16 : size >= 10_000 ? 128 : 1024);
-    const referencePerSecond = throughput(
-      (request) => referenceEvaluate(policy, request).decision === "allow",
-      referenceRequests,
-      quick ? 100 : 400,
-      quick ? 3 : 5,
-    );
-    const compileMs = timeMs(() => compilePolicy(policy), size >= 100_000 ? 3 : 7);
-    results.push({ rules: size, compileMs, indexedPerSecond, referencePerSecond });
     console.error(
-      `${size} rules: ${Math.round(indexedPerSecond).toLocaleString("en-US")} decisions/s (${
-        (100 * allowed / requests.length).toFixed(0)
-      } % allowed), reference ${Math.round(referencePerSecond).toLocaleString("en-US")}/s`,
+      `${size} rules: ${(100 * allowed / requests.length).toFixed(0)} % of requests allowed`,
+    );
+    indexed.push({
+      decide: (request) => evaluate(compiled, request).decision === "allow",
+      requests,
+    });
+    reference.push({
+      decide: (request) => referenceEvaluate(policy, request).decision === "allow",
+      requests: requests.slice(0, size >= 100_000 ? 16 : size >= 10_000 ? 128 : 1024),
+    });
+  }
+  collectGarbage();
+  const indexedRates = interleavedThroughput(indexed, quick ? 60 : 100, quick ? 7 : 25);
+  const referenceRates = interleavedThroughput(reference, quick ? 60 : 150, quick ? 3 : 5);
+  for (const [k, size] of SIZES.entries()) {
+    const policy = policies.get(size)!;
+    const compileMs = timeMs(() => compilePolicy(policy), size >= 100_000 ? 5 : 9);
+    results.push({
+      rules: size,
+      compileMs,
+      indexedPerSecond: indexedRates[k],
+      referencePerSecond: referenceRates[k],
+    });
+    console.error(
+      `${size} rules: ${
+        Math.round(indexedRates[k]).toLocaleString("en-US")
+      } decisions/s, reference ${Math.round(referenceRates[k]).toLocaleString("en-US")}/s`,
     );
   }
   const text10k = JSON.stringify(policies.get(10_000), null, 2);

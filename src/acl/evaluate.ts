@@ -4,13 +4,9 @@
  */
 
 import type { AclRequest, Decision, MatchedRule, QoS, TraceEntry } from "./types.ts";
-import {
-  type CompiledPolicy,
-  type CompiledRule,
-  DENY_FLAG,
-  RETAIN_FLAG,
-  TEMPLATE_FLAG,
-} from "./compile.ts";
+import type { CompiledPolicy, CompiledRule } from "./compile.ts";
+import { DENY_FLAG, FLAG_BITS, RETAIN_FLAG, TEMPLATE_FLAG } from "./rule_flags.ts";
+import type { Level } from "./template.ts";
 import { PUB, SUB } from "./action_bits.ts";
 import {
   CHANNEL_EMPTY,
@@ -20,6 +16,7 @@ import {
   MATCH,
   matchLevels,
   type MatchState,
+  matchTemplateLevel,
   newMatchState,
   resolvedTopic,
   TOPIC_MISMATCH,
@@ -77,8 +74,8 @@ function checkRule(rule: CompiledRule, action: number, request: AclRequest): num
 }
 
 /**
- * The checks the index leaves to a candidate: action and selector are implied by where the
- * index found it, and its topic too unless it has placeholders.
+ * The checks the index leaves to a candidate: action, selector and every level without a
+ * placeholder are implied by where the index found it.
  */
 function checkCandidate(
   policy: CompiledPolicy,
@@ -91,8 +88,16 @@ function checkCandidate(
     const rule = policy.rules[id];
     state.binding = rule.binding;
     state.requireGrant = rule.requireGrant;
-    const status = matchLevels(rule.levels, view, state, true);
-    if (status !== MATCH) return status;
+    const templates = rule.templates;
+    for (let t = 0; t < templates.length; t += 2) {
+      const status = matchTemplateLevel(
+        templates[t + 1] as Level,
+        view,
+        templates[t] as number,
+        state,
+      );
+      if (status !== MATCH) return status;
+    }
   }
   return checkQos(flags, action, request);
 }
@@ -122,11 +127,11 @@ function checkQos(flags: number, action: number, request: AclRequest): number {
 export function evaluate(
   policy: CompiledPolicy,
   request: AclRequest,
-  options: EvaluateOptions = {},
+  options?: EvaluateOptions,
 ): Decision {
   const action = request.action === "pub" ? PUB : SUB;
   let topic = request.topic;
-  if (action === SUB) {
+  if (action === SUB && topic.charCodeAt(0) === 36 && topic.startsWith("$share/")) {
     const shared = parseSharedSubscription(topic);
     if ("error" in shared) return invalid(policy, shared.error, options);
     topic = shared.filter;
@@ -139,7 +144,7 @@ export function evaluate(
   firstAllow = -1;
   bestQos = -1;
   let trace: TraceEntry[] | undefined;
-  if (options.trace) {
+  if (options?.trace) {
     trace = [];
     for (const rule of policy.rules) {
       const status = checkRule(rule, action, request);
@@ -154,10 +159,10 @@ export function evaluate(
   } else {
     scratch.length = 0;
     policy.index.candidates(action, request.client.username, view, scratch);
-    const flagsOf = policy.table.flags;
     for (let k = 0; k < scratch.length; k++) {
-      const id = scratch[k];
-      const flags = flagsOf[id];
+      const entry = scratch[k];
+      const id = entry >> FLAG_BITS;
+      const flags = entry & ((1 << FLAG_BITS) - 1);
       if (checkCandidate(policy, id, flags, action, request) === MATCH) {
         consider(id, (flags & DENY_FLAG) !== 0);
       }
@@ -196,7 +201,7 @@ export function evaluate(
   return decision;
 }
 
-function invalid(policy: CompiledPolicy, detail: string, options: EvaluateOptions): Decision {
+function invalid(policy: CompiledPolicy, detail: string, options?: EvaluateOptions): Decision {
   const decision: Decision = {
     decision: "deny",
     reason: "invalid_topic",
@@ -205,7 +210,7 @@ function invalid(policy: CompiledPolicy, detail: string, options: EvaluateOption
     detail,
     default: policy.default,
   };
-  if (options.trace) {
+  if (options?.trace) {
     decision.trace = policy.rules.map((rule) => ({
       pointer: rule.pointer,
       applies: false,
@@ -220,7 +225,7 @@ function matched(policy: CompiledPolicy, id: number): MatchedRule {
   const table = policy.table;
   const topic = table.topics[id];
   let resolved = topic;
-  if (table.flags[id] & TEMPLATE_FLAG) {
+  if (table.flags(id) & TEMPLATE_FLAG) {
     const rule = policy.rules[id];
     state.binding = rule.binding;
     state.requireGrant = rule.requireGrant;

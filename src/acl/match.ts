@@ -106,7 +106,13 @@ function granted(grant: string, view: TopicView, from: number, to: number): bool
   return false;
 }
 
-function matchTemplateLevel(level: Level, view: TopicView, i: number, state: MatchState): number {
+/** Whether template `level` matches (or contains) request level `i` for the client in `state`. */
+export function matchTemplateLevel(
+  level: Level,
+  view: TopicView,
+  i: number,
+  state: MatchState,
+): number {
   const text = view.text;
   const from = view.start[i];
   const to = view.end[i];
@@ -209,18 +215,19 @@ export function matchLevels(
  * filled in (a claim is missing or unsafe, or no request level fits a channel).
  */
 export function resolvedTopic(levels: Level[], view: TopicView, state: MatchState): string | null {
-  const out: string[] = [];
+  let out = "";
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i];
+    if (i > 0) out += "/";
     if (level.prefix === undefined) {
-      out.push(level.text);
+      out += level.text;
       continue;
     }
     const prefix = resolveParts(level.prefix, state);
     const suffix = resolveParts(level.suffix ?? [], state);
     if (typeof prefix === "number" || typeof suffix === "number") return null;
     if (!level.channel) {
-      out.push(prefix);
+      out += prefix;
       continue;
     }
     if (i >= view.count || view.isChar(i, PLUS_CHAR) || view.isChar(i, HASH_CHAR)) return null;
@@ -228,9 +235,9 @@ export function resolvedTopic(levels: Level[], view: TopicView, state: MatchStat
     const fits = actual.length > prefix.length + suffix.length && actual.startsWith(prefix) &&
       actual.endsWith(suffix);
     if (!fits) return null;
-    out.push(actual);
+    out += actual;
   }
-  return out.join("/");
+  return out;
 }
 
 function startsWithDollar(level: Level): boolean {

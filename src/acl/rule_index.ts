@@ -12,10 +12,15 @@ import type { CompiledRule } from "./compile.ts";
 import { PUB, SUB } from "./action_bits.ts";
 import { HASH, type Level, LIT, PLUS } from "./template.ts";
 import { ANY, EXACT } from "./selector.ts";
-import { levelHash, type TopicView } from "./topic_view.ts";
+import { levelHash, levelKey, type TopicView } from "./topic_view.ts";
+import { FLAG_BITS, ruleFlags } from "./rule_flags.ts";
 
 /** A trie node while the index is built. */
 class BuildNode {
+  /** The only literal child, until there are two (most nodes have at most one). */
+  onlyText: string | null = null;
+  onlyChild: BuildNode | null = null;
+  /** All literal children, once there are two or more. */
   literal: Map<string, BuildNode> | null = null;
   plus: BuildNode | null = null;
   template: BuildNode | null = null;
@@ -23,17 +28,8 @@ class BuildNode {
   hash: number[] | null = null;
   /** Rules whose topic ends here. */
   end: number[] | null = null;
-  /** Literal children with their hashes, set when the trie is frozen. */
-  edges: Edge[] | null = null;
   /** Offset of this node's record in the frozen trie. */
   offset = -1;
-}
-
-/** A literal child with its level hash. */
-interface Edge {
-  hash: number;
-  text: string;
-  node: BuildNode;
 }
 
 function insert(root: BuildNode, rule: CompiledRule): void {
@@ -43,38 +39,54 @@ function insert(root: BuildNode, rule: CompiledRule): void {
       (node.hash ??= []).push(rule.id);
       return;
     }
-    if (level.kind === LIT) {
-      node.literal ??= new Map();
-      let next = node.literal.get(level.text);
-      if (!next) node.literal.set(level.text, next = new BuildNode());
-      node = next;
-    } else if (level.kind === PLUS) node = node.plus ??= new BuildNode();
+    if (level.kind === LIT) node = literalChildOf(node, level.text);
+    else if (level.kind === PLUS) node = node.plus ??= new BuildNode();
     else node = node.template ??= new BuildNode();
   }
   (node.end ??= []).push(rule.id);
 }
 
-const NO_EDGES: Edge[] = [];
-
-function literalEdges(node: BuildNode): Edge[] {
-  if (node.edges) return node.edges;
-  if (!node.literal) return node.edges = NO_EDGES;
-  const edges: Edge[] = [];
-  node.literal.forEach((child, text) => edges.push({ hash: levelHash(text), text, node: child }));
-  return node.edges = edges;
+/** The literal child of `node` for `text`, created when missing. */
+function literalChildOf(node: BuildNode, text: string): BuildNode {
+  if (node.literal) {
+    let next = node.literal.get(text);
+    if (!next) node.literal.set(text, next = new BuildNode());
+    return next;
+  }
+  if (node.onlyText === null) {
+    node.onlyText = text;
+    return node.onlyChild = new BuildNode();
+  }
+  if (node.onlyText === text) return node.onlyChild!;
+  const next = new BuildNode();
+  node.literal = new Map([[node.onlyText, node.onlyChild!], [text, next]]);
+  node.onlyText = null;
+  node.onlyChild = null;
+  return next;
 }
 
-// A node's record in `data`, at its offset: a header, then its literal children's slots.
-// A slot holds the first 8 UTF-16 units of its level's text, packed two per int, so checking
-// a level usually reads only the slot's own cache line; longer texts continue after the
-// slots.
+function literalCount(node: BuildNode): number {
+  return node.literal ? node.literal.size : node.onlyText === null ? 0 : 1;
+}
+
+function forEachLiteral(node: BuildNode, visit: (child: BuildNode, text: string) => void) {
+  if (node.literal) node.literal.forEach(visit);
+  else if (node.onlyText !== null) visit(node.onlyChild!, node.onlyText);
+}
+
+// A node's record in `data`, at its offset: a header, then its literal children. Up to
+// SCAN_LIMIT children are listed as their `levelKey`s (length and first unit) side by side,
+// one cache line to scan, then their slots; more children form an open-addressing table of
+// slots by `levelHash`. A slot holds the
+// first 8 UTF-16 units of its level's text, packed two per int, so checking a level usually
+// reads only the slot's own line; longer texts continue after the slots.
 const PLUS_CHILD = 0; // offset of the `+` child, or -1
 const TEMPLATE_CHILD = 1; // offset of the template child, or -1
 const HASH_LIST = 2; // offset in `lists` of the rules ending in `#` here, or -1
 const END_LIST = 3; // offset in `lists` of the rules ending here, or -1
 const SLOTS = 4; // n > 0: n slots scanned in order; n < 0: a hash table of -n slots
 const HEADER = 5;
-const SLOT = 8; // [hash, child offset (0: empty slot), length, 4 ints of text, rest at]
+const SLOT = 8; // [hash (tables only), child (0: empty), length, 4 ints of text, rest at]
 const INLINE_UNITS = 8;
 
 /** Children up to this many are scanned; more go to an open-addressing table. */
@@ -86,15 +98,20 @@ function tableSize(count: number): number {
   return size;
 }
 
-function slotCount(edges: Edge[]): number {
-  return edges.length <= SCAN_LIMIT ? edges.length : tableSize(edges.length);
+function slotCount(children: number): number {
+  return children <= SCAN_LIMIT ? children : tableSize(children);
 }
 
-function overflowInts(edges: Edge[]): number {
+/** Ints before the slots: the side-by-side keys of a scanned node. */
+function keyInts(children: number): number {
+  return children <= SCAN_LIMIT ? children : 0;
+}
+
+function overflowInts(node: BuildNode): number {
   let ints = 0;
-  for (const edge of edges) {
-    if (edge.text.length > INLINE_UNITS) ints += (edge.text.length - INLINE_UNITS + 1) >> 1;
-  }
+  forEachLiteral(node, (_child, text) => {
+    if (text.length > INLINE_UNITS) ints += (text.length - INLINE_UNITS + 1) >> 1;
+  });
   return ints;
 }
 
@@ -105,28 +122,31 @@ function pack(data: Int32Array, at: number, text: string, from: number, to: numb
   }
 }
 
-/** A trie frozen into one array (the synthetic top node is at offset 0). */
+/** Tries frozen into one array (the first root is at offset 0 and is nobody's child). */
 class FrozenTrie {
   readonly data: Int32Array;
   readonly lists: Int32Array;
 
-  /** Freezes the trie under `root`, setting each build node's `offset`. */
-  constructor(root: BuildNode) {
+  /**
+   * Freezes the tries under `roots` into one array, setting each build node's `offset`.
+   * Rule lists hold `entry(id)`: the id with the rule's flags.
+   */
+  constructor(roots: BuildNode[], entry: (id: number) => number) {
     const order: BuildNode[] = [];
     let size = 0;
     let listSize = 0;
     const visit = (node: BuildNode) => {
       node.offset = size;
       order.push(node);
-      const edges = literalEdges(node);
-      size += HEADER + SLOT * slotCount(edges) + overflowInts(edges);
+      const children = literalCount(node);
+      size += HEADER + keyInts(children) + SLOT * slotCount(children) + overflowInts(node);
       if (node.hash) listSize += node.hash.length + 1;
       if (node.end) listSize += node.end.length + 1;
       if (node.template) visit(node.template);
       if (node.plus) visit(node.plus);
-      for (const edge of edges) visit(edge.node);
+      forEachLiteral(node, visit);
     };
-    visit(root);
+    for (const root of roots) visit(root);
     const data = new Int32Array(size);
     const lists = new Int32Array(listSize);
     let listAt = 0;
@@ -134,7 +154,7 @@ class FrozenTrie {
       if (!ids) return -1;
       const at = listAt;
       lists[listAt++] = ids.length;
-      for (const id of ids) lists[listAt++] = id;
+      for (const id of ids) lists[listAt++] = entry(id);
       return at;
     };
     for (const node of order) {
@@ -143,17 +163,24 @@ class FrozenTrie {
       data[at + TEMPLATE_CHILD] = node.template ? node.template.offset : -1;
       data[at + HASH_LIST] = writeList(node.hash);
       data[at + END_LIST] = writeList(node.end);
-      const edges = node.edges!;
-      const slots = slotCount(edges);
-      const hashed = edges.length > SCAN_LIMIT;
+      const children = literalCount(node);
+      const slots = slotCount(children);
+      const hashed = children > SCAN_LIMIT;
       data[at + SLOTS] = hashed ? -slots : slots;
-      let overflowAt = at + HEADER + SLOT * slots;
-      for (let k = 0; k < edges.length; k++) {
-        const { hash, text, node: child } = edges[k];
-        let slot = hashed ? hash & (slots - 1) : k;
-        while (hashed && data[at + HEADER + SLOT * slot + 1] !== 0) slot = (slot + 1) & (slots - 1);
-        const edge = at + HEADER + SLOT * slot;
-        data[edge] = hash;
+      const base = at + HEADER + keyInts(children);
+      let overflowAt = base + SLOT * slots;
+      let k = 0;
+      forEachLiteral(node, (child, text) => {
+        let slot = k;
+        if (hashed) {
+          const hash = levelHash(text);
+          for (slot = hash & (slots - 1); data[base + SLOT * slot + 1] !== 0;) {
+            slot = (slot + 1) & (slots - 1);
+          }
+          data[base + SLOT * slot] = hash;
+        } else data[at + HEADER + k] = levelKey(text);
+        k++;
+        const edge = base + SLOT * slot;
         data[edge + 1] = child.offset;
         data[edge + 2] = text.length;
         pack(data, edge + 3, text, 0, Math.min(text.length, INLINE_UNITS));
@@ -162,7 +189,7 @@ class FrozenTrie {
           pack(data, overflowAt, text, INLINE_UNITS, text.length);
           overflowAt += (text.length - INLINE_UNITS + 1) >> 1;
         }
-      }
+      });
     }
     this.data = data;
     this.lists = lists;
@@ -172,11 +199,12 @@ class FrozenTrie {
   #sameText(edge: number, length: number, topic: string, from: number): boolean {
     const data = this.data;
     const inline = length < INLINE_UNITS ? length : INLINE_UNITS;
-    for (let k = 0; k < inline; k += 2) {
-      const packed = data[edge + 3 + (k >> 1)];
-      if ((packed & 0xffff) !== topic.charCodeAt(from + k)) return false;
-      if (k + 1 < inline && (packed >>> 16) !== topic.charCodeAt(from + k + 1)) return false;
+    let k = 0;
+    for (; k + 1 < inline; k += 2) {
+      const pair = topic.charCodeAt(from + k) | (topic.charCodeAt(from + k + 1) << 16);
+      if (data[edge + 3 + (k >> 1)] !== pair) return false;
     }
+    if (k < inline && data[edge + 3 + (k >> 1)] !== topic.charCodeAt(from + k)) return false;
     const overflow = data[edge + 7];
     for (let k = INLINE_UNITS; k < length; k += 2) {
       const packed = data[overflow + ((k - INLINE_UNITS) >> 1)];
@@ -186,29 +214,40 @@ class FrozenTrie {
     return true;
   }
 
-  /** The literal child of `node` whose text is `text[from, from + length)`, or -1. */
-  #find(node: number, hash: number, text: string, from: number, length: number): number {
+  /**
+   * The literal child of `node` whose text is `text[from, from + length)`, or -1. `key` and
+   * `hash` give that text's `levelKey` and `levelHash` (the hash only when a table needs it).
+   */
+  #find(
+    node: number,
+    key: number,
+    hash: () => number,
+    text: string,
+    from: number,
+    length: number,
+  ): number {
     const data = this.data;
     const slots = data[node + SLOTS];
-    const base = node + HEADER;
     if (slots >= 0) {
+      const keys = node + HEADER;
       for (let k = 0; k < slots; k++) {
-        const edge = base + SLOT * k;
-        if (
-          data[edge] === hash && data[edge + 2] === length &&
-          this.#sameText(edge, length, text, from)
-        ) {
+        if (data[keys + k] !== key) continue;
+        const edge = keys + slots + SLOT * k;
+        if (data[edge + 2] === length && this.#sameText(edge, length, text, from)) {
           return data[edge + 1];
         }
       }
       return -1;
     }
+    const base = node + HEADER;
     const mask = -slots - 1;
-    for (let slot = hash & mask;; slot = (slot + 1) & mask) {
+    const wanted = hash();
+    for (let slot = wanted & mask;; slot = (slot + 1) & mask) {
       const edge = base + SLOT * slot;
       if (data[edge + 1] === 0) return -1;
       if (
-        data[edge] === hash && data[edge + 2] === length && this.#sameText(edge, length, text, from)
+        data[edge] === wanted && data[edge + 2] === length &&
+        this.#sameText(edge, length, text, from)
       ) {
         return data[edge + 1];
       }
@@ -217,13 +256,30 @@ class FrozenTrie {
 
   /** The literal child of `node` whose text is `view` level `i`, or -1. */
   literalChild(node: number, view: TopicView, i: number): number {
+    const data = this.data;
     const from = view.start[i];
-    return this.#find(node, view.hash[i], view.text, from, view.end[i] - from);
+    const length = view.end[i] - from;
+    const slots = data[node + SLOTS];
+    if (slots === 0) return -1;
+    if (slots > 0) {
+      // The common small node, without a closure: scan the keys, then check the text.
+      const key = view.keyOf(i);
+      const keys = node + HEADER;
+      for (let k = 0; k < slots; k++) {
+        if (data[keys + k] !== key) continue;
+        const edge = keys + slots + SLOT * k;
+        if (data[edge + 2] === length && this.#sameText(edge, length, view.text, from)) {
+          return data[edge + 1];
+        }
+      }
+      return -1;
+    }
+    return this.#find(node, 0, () => view.hashOf(i), view.text, from, length);
   }
 
   /** The literal child of `node` for `text`, or -1. */
   literalChildText(node: number, text: string): number {
-    return this.#find(node, levelHash(text), text, 0, text.length);
+    return this.#find(node, levelKey(text), () => levelHash(text), text, 0, text.length);
   }
 }
 
@@ -282,7 +338,9 @@ function collectContaining(
 ): void {
   const { data, lists } = trie;
   const push = (list: number) => {
-    if (list >= 0) { for (let k = 1; k <= lists[list]; k++) out.push(rules[lists[list + k]]); }
+    if (list >= 0) {
+      for (let k = 1; k <= lists[list]; k++) out.push(rules[lists[list + k] >> FLAG_BITS]);
+    }
   };
   push(data[node + HASH_LIST]);
   if (i === levels.length) {
@@ -327,8 +385,13 @@ class ActionIndex {
   #any = -1;
   /** Distinct prefix lengths, ascending. */
   readonly #prefixLengths: number[] = [];
-  /** The roots whose selector selects a username; a broker sees the same names again. */
-  readonly #rootsByUsername = new Map<string, number[]>();
+  /**
+   * Where the roots whose selectors select a username start in `#rootLists` (a count, then
+   * the offsets); a broker sees the same usernames again and again.
+   */
+  readonly #rootsByUsername = new Map<string, number>();
+  #rootLists = new Int32Array(1024);
+  #rootListsUsed = 0;
 
   add(rule: CompiledRule): void {
     const building = this.#building!;
@@ -350,26 +413,22 @@ class ActionIndex {
   }
 
   /** Freezes every selector's trie into one flat array and drops the build objects. */
-  freeze(): void {
+  freeze(entry: (id: number) => number): void {
     const building = this.#building!;
     this.#building = null;
-    const top = new BuildNode();
-    const selectors: [Map<string, number> | null, string, BuildNode][] = [];
-    if (building.any) selectors.push([null, "", building.any]);
-    for (const [name, root] of building.exact) selectors.push([this.#exact, name, root]);
-    for (const [name, root] of building.prefix) selectors.push([this.#prefix, name, root]);
-    // Each selector's root hangs off a synthetic top under a key no topic level can hold.
-    top.literal = new Map(selectors.map(([, , root], k) => [`\u0000${k}`, root]));
-    this.#trie = new FrozenTrie(top);
-    for (const [map, name, root] of selectors) {
-      if (map) map.set(name, root.offset);
-      else this.#any = root.offset;
-    }
+    const roots: BuildNode[] = [];
+    if (building.any) roots.push(building.any);
+    for (const root of building.exact.values()) roots.push(root);
+    for (const root of building.prefix.values()) roots.push(root);
+    this.#trie = new FrozenTrie(roots, entry);
+    if (building.any) this.#any = building.any.offset;
+    for (const [name, root] of building.exact) this.#exact.set(name, root.offset);
+    for (const [name, root] of building.prefix) this.#prefix.set(name, root.offset);
   }
 
-  #roots(username: string): number[] {
+  #rootsAt(username: string): number {
     const cached = this.#rootsByUsername.get(username);
-    if (cached) return cached;
+    if (cached !== undefined) return cached;
     const roots: number[] = [];
     if (this.#any >= 0) roots.push(this.#any);
     const exact = this.#exact.get(username);
@@ -379,15 +438,28 @@ class ActionIndex {
       const prefix = this.#prefix.get(username.slice(0, length));
       if (prefix !== undefined) roots.push(prefix);
     }
-    if (this.#rootsByUsername.size >= ROOTS_CACHE_LIMIT) this.#rootsByUsername.clear();
-    this.#rootsByUsername.set(username, roots);
-    return roots;
+    if (this.#rootsByUsername.size >= ROOTS_CACHE_LIMIT) {
+      this.#rootsByUsername.clear();
+      this.#rootListsUsed = 0;
+    }
+    if (this.#rootListsUsed + roots.length + 1 > this.#rootLists.length) {
+      const grown = new Int32Array(this.#rootLists.length * 2 + roots.length + 1);
+      grown.set(this.#rootLists);
+      this.#rootLists = grown;
+    }
+    const at = this.#rootListsUsed;
+    this.#rootLists[at] = roots.length;
+    this.#rootLists.set(roots, at + 1);
+    this.#rootListsUsed += roots.length + 1;
+    this.#rootsByUsername.set(username, at);
+    return at;
   }
 
   candidates(username: string, view: TopicView, out: number[]) {
     if (!this.#trie) return;
-    const roots = this.#roots(username);
-    for (let k = 0; k < roots.length; k++) collect(this.#trie, roots[k], view, 0, out);
+    const at = this.#rootsAt(username);
+    const lists = this.#rootLists;
+    for (let k = 1; k <= lists[at]; k++) collect(this.#trie, lists[at + k], view, 0, out);
   }
 
   containing(rules: CompiledRule[], rule: CompiledRule, out: CompiledRule[]): void {
@@ -411,14 +483,16 @@ export class RuleIndex {
       if (rule.actions & PUB) this.#pub.add(rule);
       if (rule.actions & SUB) this.#sub.add(rule);
     }
-    this.#pub.freeze();
-    this.#sub.freeze();
+    const entry = (id: number) => (id << FLAG_BITS) | ruleFlags(rules[id]);
+    this.#pub.freeze(entry);
+    this.#sub.freeze(entry);
   }
 
   /**
-   * Appends to `out` the ids of the rules covering `action` whose selector selects `username`
-   * and whose topic matches the topic (or contains the filter) in `view`: exactly, for rules
-   * without placeholders; for rules with placeholders, possibly (the matcher decides).
+   * Appends to `out` the rules covering `action` whose selector selects `username` and whose
+   * topic matches the topic (or contains the filter) in `view`, each as `id << FLAG_BITS |
+   * flags`: exactly, for rules without placeholders; for rules with placeholders, as far as
+   * their other levels decide (the matcher checks their placeholder levels).
    */
   candidates(action: number, username: string, view: TopicView, out: number[]): void {
     (action === PUB ? this.#pub : this.#sub).candidates(username, view, out);

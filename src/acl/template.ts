@@ -115,6 +115,7 @@ export function compileTemplate(
   context: TemplateContext,
   shared?: Map<string, Level>,
 ): TemplateResult {
+  if (shared && !hasPlaceholder(topic)) return plainTemplate(topic, shared);
   const errors: TemplateError[] = [];
   const placeholders: PlaceholderUse[] = [];
   const texts = splitLevels(topic);
@@ -181,6 +182,24 @@ export function compileTemplate(
     levels.push(level);
   }
   return { levels, placeholders, errors };
+}
+
+const NONE: never[] = [];
+
+/** A topic without placeholders: its levels, shared through `shared`. */
+function plainTemplate(topic: string, shared: Map<string, Level>): TemplateResult {
+  const texts = splitLevels(topic);
+  const levels: Level[] = new Array(texts.length);
+  for (let i = 0; i < texts.length; i++) {
+    const text = texts[i];
+    let level = shared.get(text);
+    if (!level) {
+      level = { kind: text === "+" ? PLUS : text === "#" ? HASH : LIT, text };
+      shared.set(text, level);
+    }
+    levels[i] = level;
+  }
+  return { levels, placeholders: NONE, errors: NONE };
 }
 
 type RawPart =

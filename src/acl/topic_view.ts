@@ -1,27 +1,42 @@
 /**
  * A topic seen as levels without splitting it: one pass validates it (MQTT 4.7) and records
- * where each level starts and ends and a hash of its text. The evaluator's hot path compares
- * and looks up levels in place, so deciding a request allocates no level strings.
+ * where each level starts and ends. The evaluator's hot path compares and looks up levels in
+ * place, so deciding a request allocates no level strings.
  */
 
 import type { TopicKind } from "./topic.ts";
 
 /** FNV-1a offset basis (32-bit). */
-export const HASH_SEED = 0x811c9dc5 | 0;
+const HASH_SEED = 0x811c9dc5 | 0;
 /** FNV-1a prime. */
 const HASH_PRIME = 16777619;
-
 /**
  * Level hashes keep 30 bits so that they are V8 small integers: a wider value used as a
- * `Map` key would be boxed on every lookup.
+ * number would be boxed.
  */
 const HASH_MASK = 0x3fffffff;
+/** Marks a level whose hash has not been computed yet (no hash has all 31 bits set). */
+const NO_HASH = -1;
 
-/** The hash of a whole string, as `scanTopic` computes it for a level. */
-export function levelHash(text: string): number {
+/** The FNV-1a hash of `text[from, to)`. */
+function hashRange(text: string, from: number, to: number): number {
   let hash = HASH_SEED;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), HASH_PRIME);
+  for (let i = from; i < to; i++) hash = Math.imul(hash ^ text.charCodeAt(i), HASH_PRIME);
   return hash & HASH_MASK;
+}
+
+/** The hash of a whole level, as `TopicView.hashOf` computes it. */
+export function levelHash(text: string): number {
+  return hashRange(text, 0, text.length);
+}
+
+/** A cheap key that tells most levels apart: length and first UTF-16 unit. */
+export function levelKey(text: string): number {
+  return keyOf(text.length, text.length > 0 ? text.charCodeAt(0) : 0);
+}
+
+function keyOf(length: number, first: number): number {
+  return (length << 16) | first;
 }
 
 /** Levels of one topic; the buffers grow and are reused from one scan to the next. */
@@ -30,7 +45,21 @@ export class TopicView {
   count = 0;
   start: Int32Array = new Int32Array(16);
   end: Int32Array = new Int32Array(16);
-  hash: Int32Array = new Int32Array(16);
+  #hash: Int32Array = new Int32Array(16);
+
+  /** The `levelHash` of level `i`, computed on first use. */
+  hashOf(i: number): number {
+    let hash = this.#hash[i];
+    if (hash === NO_HASH) hash = this.#hash[i] = hashRange(this.text, this.start[i], this.end[i]);
+    return hash;
+  }
+
+  /** The `levelKey` of level `i`. */
+  keyOf(i: number): number {
+    const start = this.start[i];
+    const length = this.end[i] - start;
+    return keyOf(length, length > 0 ? this.text.charCodeAt(start) : 0);
+  }
 
   /** Whether level `i` equals `literal`. */
   equals(i: number, literal: string): boolean {
@@ -44,11 +73,6 @@ export class TopicView {
     return this.end[i] - start === 1 && this.text.charCodeAt(start) === code;
   }
 
-  /** Length of level `i`. */
-  length(i: number): number {
-    return this.end[i] - this.start[i];
-  }
-
   /** The text of level `i` (allocates; for slow paths). */
   level(i: number): string {
     return this.text.slice(this.start[i], this.end[i]);
@@ -59,14 +83,17 @@ export class TopicView {
     return this.text.charCodeAt(0) === 36;
   }
 
-  /** All levels as strings (allocates; for explanations). */
-  levels(): string[] {
-    const out: string[] = [];
-    for (let i = 0; i < this.count; i++) out.push(this.level(i));
-    return out;
+  /** Records level `count` as `[from, to)`, growing the buffers when needed. */
+  push(from: number, to: number): void {
+    const count = this.count;
+    if (count === this.start.length) this.#grow();
+    this.start[count] = from;
+    this.end[count] = to;
+    this.#hash[count] = NO_HASH;
+    this.count = count + 1;
   }
 
-  grow(): void {
+  #grow(): void {
     const size = this.start.length * 2;
     const grown = (old: Int32Array) => {
       const next = new Int32Array(size);
@@ -75,12 +102,16 @@ export class TopicView {
     };
     this.start = grown(this.start);
     this.end = grown(this.end);
-    this.hash = grown(this.hash);
+    this.#hash = grown(this.#hash);
   }
 }
 
 /** The most bytes an MQTT topic may take in UTF-8. */
 const MAX_BYTES = 65_535;
+
+/** Anything that needs the careful scan: wildcards, NUL, or a surrogate. */
+// deno-lint-ignore no-control-regex -- NUL is one of the characters looked for
+const SPECIAL = /[+#\u0000\ud800-\udfff]/;
 
 /**
  * Scans `text` into `view`. Returns true when it is a valid topic name (or filter); when it
@@ -90,9 +121,23 @@ export function scanTopic(view: TopicView, text: string, kind: TopicKind): boole
   const length = text.length;
   if (length === 0) return false;
   view.text = text;
-  let count = 0;
+  view.count = 0;
+  // Only a topic of more than 65,535 / 3 UTF-16 units can exceed 65,535 UTF-8 bytes.
+  if (!SPECIAL.test(text) && length <= MAX_BYTES / 3) {
+    let from = 0;
+    for (let slash = text.indexOf("/"); slash >= 0; slash = text.indexOf("/", from)) {
+      view.push(from, slash);
+      from = slash + 1;
+    }
+    view.push(from, length);
+    return true;
+  }
+  return scanCarefully(view, text, kind);
+}
+
+function scanCarefully(view: TopicView, text: string, kind: TopicKind): boolean {
+  const length = text.length;
   let levelStart = 0;
-  let hash = HASH_SEED;
   let bytes = 0;
   let wildcardAt = -1;
   for (let i = 0; i < length; i++) {
@@ -103,13 +148,8 @@ export function scanTopic(view: TopicView, text: string, kind: TopicKind): boole
         if (i - levelStart !== 1 || text.charCodeAt(wildcardAt) === 35) return false;
         wildcardAt = -1;
       }
-      if (count + 1 >= view.start.length) view.grow();
-      view.start[count] = levelStart;
-      view.end[count] = i;
-      view.hash[count] = hash & HASH_MASK;
-      count++;
+      view.push(levelStart, i);
       levelStart = i + 1;
-      hash = HASH_SEED;
       bytes++;
       continue;
     }
@@ -123,20 +163,13 @@ export function scanTopic(view: TopicView, text: string, kind: TopicKind): boole
     else if (code >= 0xd800 && code <= 0xdfff) {
       const next = text.charCodeAt(i + 1);
       if (code > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return false;
-      hash = Math.imul(Math.imul(hash ^ code, HASH_PRIME) ^ next, HASH_PRIME);
       bytes += 4;
       i++;
-      continue;
     } else bytes += 3;
-    hash = Math.imul(hash ^ code, HASH_PRIME);
   }
   if (wildcardAt >= 0 && length - levelStart !== 1) return false;
   if (bytes > MAX_BYTES) return false;
-  if (count + 1 >= view.start.length) view.grow();
-  view.start[count] = levelStart;
-  view.end[count] = length;
-  view.hash[count] = hash & HASH_MASK;
-  view.count = count + 1;
+  view.push(levelStart, length);
   return true;
 }
 

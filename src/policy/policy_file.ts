@@ -78,6 +78,17 @@ export async function readPolicyBytes(path: string): Promise<{ name: string; byt
   }
   if (info.isDirectory) throw new CliError(`${path} is a directory; expected a policy JSON file`);
   if (info.isFile && info.size > MAX_POLICY_FILE_BYTES) throw tooLarge(path, info.size, true);
+  if (info.isFile) {
+    // A regular file of known size: one read (streams cost milliseconds to start).
+    try {
+      const bytes = await Deno.readFile(path);
+      if (bytes.length > MAX_POLICY_FILE_BYTES) throw tooLarge(path, bytes.length, true);
+      return { name: path, bytes };
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw describeOpenError(path, error);
+    }
+  }
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
