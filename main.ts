@@ -5,10 +5,12 @@ import { registerAcl } from "./src/commands/acl.ts";
 import { registerAuth } from "./src/commands/auth.ts";
 import { registerCompletions } from "./src/commands/completions.ts";
 import { registerDev } from "./src/commands/dev.ts";
+import { registerUser } from "./src/commands/user.ts";
 
 const program = createProgram();
-registerAcl(program);
 registerAuth(program);
-registerCompletions(program);
+registerAcl(program);
+registerUser(program);
 registerDev(program);
+registerCompletions(program);
 await runProgram(program, Deno.args);

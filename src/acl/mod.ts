@@ -23,6 +23,8 @@ export {
   utf8Length,
 } from "./topic.ts";
 export { unsafeCharacter } from "./match.ts";
+export { type ClaimUse, policyUses, type SelectorUse } from "./policy_uses.ts";
+export { selectorSelects } from "./selector.ts";
 export { CLAIM_NAME, compileTemplate, type PlaceholderUse } from "./template.ts";
 export {
   type PolicyCounts,

@@ -39,3 +39,9 @@ export function selectorMatches(selector: Selector, username: string): boolean {
   if (selector.kind === EXACT) return username === selector.value;
   return username.startsWith(selector.value);
 }
+
+/** Whether a selector as written (exact, `prefix-*` or `*`) selects `username`. */
+export function selectorSelects(text: string, username: string): boolean {
+  const selector = parseSelector(text);
+  return !("error" in selector) && selectorMatches(selector, username);
+}

@@ -8,11 +8,59 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** Registers `acl validate|simulate|test|init`. */
+/** Registers `acl get|update|validate|simulate|test|init|revisions`. */
 export function registerAcl(program: Program): void {
   const acl = program
     .command("acl")
     .description("Validate, simulate, test and manage ACL policies");
+
+  acl
+    .command("get")
+    .alias("pull")
+    .description(
+      "Print the organization's policy as JSON: formatted on a terminal, compact when piped. " +
+        "The revision is recorded so that `acl update` can refuse to overwrite a newer one.",
+    )
+    .option("--revision <n>", "an earlier revision instead of the live one")
+    .option("--pretty", "always format the JSON")
+    .option("--compact", "always print it on one line")
+    .option("-o, --output <file>", "write to a file (atomically) instead of stdout")
+    .action(act(async (options, command) => {
+      const { getPolicy } = await import("../policy/remote_policy.ts");
+      return await getPolicy(contextOf(command), options);
+    }));
+
+  acl
+    .command("update")
+    .alias("push")
+    .description(
+      "Replace the organization's policy with a file: validates it, runs its tests, shows " +
+        "the changes against the live policy, asks, and refuses if the live policy changed " +
+        "since you fetched it.",
+    )
+    .argument("<file>", "policy JSON file (- for stdin)")
+    .option("-y, --yes", "do not ask for confirmation (needed without a terminal)")
+    .option("--dry-run", "show the changes and send nothing")
+    .option(
+      "--if-revision <n>",
+      "the live revision your file is based on (default: the last `acl get`)",
+    )
+    .option("--force", "replace whatever revision is live")
+    .action(act(async (file, options, command) => {
+      const { updatePolicy } = await import("../policy/remote_policy.ts");
+      return await updatePolicy(contextOf(command), file, options);
+    }));
+
+  acl
+    .command("revisions")
+    .description(
+      "List the policy's revisions, newest first (each is kept; see acl get --revision).",
+    )
+    .option("--json", "print them as JSON")
+    .action(act(async (options, command) => {
+      const { listRevisions } = await import("../policy/remote_policy.ts");
+      return await listRevisions(contextOf(command), options);
+    }));
 
   acl
     .command("validate")
@@ -25,47 +73,65 @@ export function registerAcl(program: Program): void {
     .action(act(async (file, options, command) => {
       const context = contextOf(command);
       const { validateFile } = await import("../policy/validate_run.ts");
-      const code = await validateFile(context.io, file, options, null);
-      if (!options.localOnly && !options.json) {
-        context.io.err(
-          "Note: the server check (claims and identities of your organization) needs " +
-            "`cloudsignal login`; only the local check ran. Use --local-only to skip it.\n",
-        );
-      }
-      return code;
+      const { ApiClient } = await import("../api/client.ts");
+      const { withProgress } = await import("../cli/progress.ts");
+      const client = new ApiClient(context);
+      return await validateFile(
+        context.io,
+        file,
+        options,
+        (policy) =>
+          withProgress(context.io, "Checking with the server", () => client.validate(policy)),
+      );
     }));
 
   acl
     .command("simulate")
     .description(
-      "Decide a hypothetical PUBLISH or SUBSCRIBE with the broker's evaluator and say why.",
+      "Decide a hypothetical PUBLISH or SUBSCRIBE with the broker's evaluator and say why: " +
+        "with a policy file, or the organization's live policy.",
     )
-    .requiredOption("--policy <file>", "policy JSON file to decide with")
     .requiredOption("--topic <topic>", "topic name (pub) or filter (sub)")
     .addOption(
       new Option("--action <action>", "what the client does").choices(["pub", "sub"])
         .makeOptionMandatory(),
     )
+    .option("--policy <file>", "decide with this policy file (offline) instead of the live one")
+    .option(
+      "--user <id>",
+      "the identity and claims of this user of your organization (id or username)",
+    )
     .option("--username <name>", "MQTT username, without @<org>")
     .option("--client-id <id>", "MQTT client id ({client_id})")
     .option("--org-id <id>", "organization id ({org_id})")
     .option("--org-short-id <id>", "organization short id ({org_short_id})")
-    .option("--claim <key=value>", "an identity claim (repeatable)", collect, [] as string[])
+    .option(
+      "--claim <key=value>",
+      "an identity claim (repeatable; overrides --user's)",
+      collect,
+      [] as string[],
+    )
     .option("--qos <level>", "requested QoS: 0, 1 or 2 (default 0)")
     .option("--retain", "the publish is retained")
     .option("--json", "print the decision object as JSON")
     .option("--trace", "also show every rule's verdict")
     .option("--exit-status", "exit 3 when the decision is deny")
+    .option("--compare-server", "also ask the API to decide, and fail on any difference")
     .action(act(async (options, command) => {
       const context = contextOf(command);
-      const { requestFromFlags, simulate, reportDecision } = await import(
-        "../policy/simulate.ts"
-      );
-      const { loadValidPolicy } = await import("../policy/local_policy.ts");
-      const request = requestFromFlags(options);
-      const loaded = await loadValidPolicy(context.io, options.policy);
-      const decision = simulate(loaded.compiled, request);
-      return reportDecision(context.io, decision, request, options, loaded.name);
+      if (options.policy !== undefined && options.user === undefined && !options.compareServer) {
+        // Fully offline: no API client, no credentials.
+        const { requestFromFlags, simulate, reportDecision } = await import(
+          "../policy/simulate.ts"
+        );
+        const { loadValidPolicy } = await import("../policy/local_policy.ts");
+        const request = requestFromFlags(options);
+        const loaded = await loadValidPolicy(context.io, options.policy);
+        const decision = simulate(loaded.compiled, request);
+        return reportDecision(context.io, decision, request, options, loaded.name);
+      }
+      const { simulateCommand } = await import("../policy/remote_simulate.ts");
+      return await simulateCommand(context, options);
     }));
 
   acl

@@ -38,7 +38,8 @@ import {
   type RouteContext,
   type Router,
 } from "./http.ts";
-import { policyUses, selectorSelects } from "./policy_info.ts";
+import { policyUses } from "./policy_info.ts";
+import { selectorSelects } from "../acl/mod.ts";
 import type { PlatformStore, TokenOwner, UserRecord } from "./store.ts";
 
 /** Longest claim value accepted. */
@@ -99,8 +100,8 @@ export function serverFindings(
       code: "claim_never_set",
       path: use.path,
       pointer: use.pointer,
-      message: `${use.path} ${how}, but no user of this organization has that claim, so the ` +
-        `rule matches nobody (set it with cloudsignal user claims set <user> --key ${use.claim} ` +
+      message: `${how}, but no user of this organization has that claim, so the rule ` +
+        `matches nobody (set it with cloudsignal user claims set <user> --key ${use.claim} ` +
         "--value <value>)",
       ...place(use.pointer),
       stage: "server",

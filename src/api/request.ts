@@ -1,0 +1,163 @@
+/**
+ * One API call: the bearer token (refreshed when needed), the time limit, retries with
+ * backoff for calls that are safe to repeat, and every failure turned into a message a user
+ * understands with the documented exit code (4 authentication, 5 network or server, 1 else).
+ */
+
+import type { CliContext } from "../cli/program.ts";
+import { CliError, UnavailableError } from "../cli/errors.ts";
+import { hostOf, type HttpResponse } from "./http.ts";
+import { authorizedRequest } from "../auth/session.ts";
+
+/** Status codes worth another attempt for a call that is safe to repeat. */
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** Attempts for a repeatable call: one plus three retries. */
+const ATTEMPTS = 4;
+/** First backoff delay; it doubles each retry (with jitter), up to `MAX_BACKOFF_MS`. */
+const BASE_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 4_000;
+/** A `Retry-After` longer than this is not waited for; the user is told instead. */
+const MAX_RETRY_AFTER_MS = 30_000;
+/** Default time limit of one request; `CLOUDSIGNAL_TIMEOUT` (seconds) overrides it. */
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** What to send. */
+export interface ApiCall {
+  method: "GET" | "PUT" | "POST" | "DELETE";
+  /** Path under the API URL, e.g. `/v2/acl/policy`. */
+  path: string;
+  query?: Record<string, string>;
+  json?: unknown;
+  headers?: Record<string, string>;
+  /** Safe to send again (reads and pure computations); writes are never retried. */
+  repeatable: boolean;
+  /** What the call does, for messages: "fetch the policy". */
+  purpose: string;
+}
+
+/** The time limit for one request, from `CLOUDSIGNAL_TIMEOUT` (seconds) or the default. */
+export function requestTimeoutMs(context: CliContext): number {
+  const raw = context.io.env("CLOUDSIGNAL_TIMEOUT");
+  if (raw === undefined || raw === "") return DEFAULT_TIMEOUT_MS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new CliError(
+      `CLOUDSIGNAL_TIMEOUT must be a number of seconds (got ${JSON.stringify(raw)})`,
+    );
+  }
+  return seconds * 1000;
+}
+
+/** Milliseconds a `Retry-After` header asks for (seconds or an HTTP date), or null. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | null {
+  if (value === null || value.trim() === "") return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+function backoffMs(retry: number): number {
+  const delay = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** retry);
+  return delay * (0.8 + Math.random() * 0.4);
+}
+
+function debug(context: CliContext, line: string): void {
+  if (context.debug) context.io.err(context.io.errStyle.dim(`debug: ${line}`) + "\n");
+}
+
+/** The server's `{ error, message }`, when the body has that shape. */
+export function apiErrorOf(response: HttpResponse): { error: string; message: string } | null {
+  try {
+    const body = JSON.parse(response.text) as Record<string, unknown>;
+    if (typeof body?.error === "string") {
+      return {
+        error: body.error,
+        message: typeof body.message === "string" ? body.message : body.error,
+      };
+    }
+  } catch { /* not JSON: described by its status */ }
+  return null;
+}
+
+/**
+ * Sends a call and returns the response for any status the caller handles. Repeatable calls
+ * are retried on network failures and on 429, 500, 502, 503 and 504, honouring `Retry-After`.
+ */
+export async function send(context: CliContext, call: ApiCall): Promise<HttpResponse> {
+  const url = new URL(`${context.apiUrl}${call.path}`);
+  for (const [key, value] of Object.entries(call.query ?? {})) url.searchParams.set(key, value);
+  const timeoutMs = requestTimeoutMs(context);
+  for (let attempt = 1;; attempt++) {
+    const last = !call.repeatable || attempt === ATTEMPTS;
+    let response: HttpResponse;
+    try {
+      ({ response } = await authorizedRequest(context, {
+        method: call.method,
+        url,
+        json: call.json,
+        headers: call.headers,
+        timeoutMs,
+      }));
+    } catch (error) {
+      // Connection failures are retried; a request that timed out is not (it already waited).
+      const retry = error instanceof UnavailableError && !/did not answer/.test(error.message);
+      if (!retry || last) throw error;
+      const wait = backoffMs(attempt - 1);
+      debug(context, `${error.message}; retrying in ${Math.round(wait)} ms`);
+      await sleep(wait);
+      continue;
+    }
+    if (!RETRY_STATUSES.has(response.status) || last) return response;
+    const asked = retryAfterMs(response.headers.get("retry-after"));
+    if (asked !== null && asked > MAX_RETRY_AFTER_MS) return response;
+    const wait = asked ?? backoffMs(attempt - 1);
+    debug(context, `HTTP ${response.status}; retrying in ${Math.round(wait)} ms`);
+    await sleep(wait);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * The error for a response the caller did not expect: 403 and other 4xx exit 1, 429 and 5xx
+ * exit 5 (the service is unavailable), each saying what failed and what the server said.
+ */
+export function failure(context: CliContext, call: ApiCall, response: HttpResponse): CliError {
+  const host = hostOf(context.apiUrl);
+  const said = apiErrorOf(response);
+  const detail = said ? `: ${said.message}` : "";
+  if (response.status === 429) {
+    const after = retryAfterMs(response.headers.get("retry-after"));
+    return new UnavailableError(
+      `${host} is limiting requests and refused to ${call.purpose}${detail}`,
+      after === null ? "Try again in a moment." : `Try again in ${Math.ceil(after / 1000)} s.`,
+    );
+  }
+  if (response.status >= 500) {
+    return new UnavailableError(
+      `${host} failed to ${call.purpose} (HTTP ${response.status}${detail})`,
+      "The service is having trouble; try again later.",
+    );
+  }
+  if (response.status === 403) {
+    return new CliError(`your account may not ${call.purpose}${detail}`);
+  }
+  if (response.status === 404) {
+    return new CliError(
+      said ? said.message : `${host} has no ${call.path} (HTTP 404)`,
+      1,
+      said ? undefined : "Is the API URL right (--api-url / CLOUDSIGNAL_API_URL)?",
+    );
+  }
+  if (response.status === 413) {
+    return new CliError(`the request to ${call.purpose} is too large for ${host}${detail}`);
+  }
+  return new CliError(`${host} refused to ${call.purpose} (HTTP ${response.status}${detail})`);
+}
+
+/** Parses a 2xx body as JSON; a body that is not JSON is the server's fault (exit 5). */
+export function bodyOf<T>(response: HttpResponse): T {
+  return response.json() as T;
+}

@@ -1,0 +1,47 @@
+/** The `user` command group: identity claims. */
+
+import { act, contextOf, type Program } from "../cli/program.ts";
+
+/** Registers `user claims set|show|unset`. */
+export function registerUser(program: Program): void {
+  const user = program.command("user").description("Manage the users of your organization");
+  const claims = user
+    .command("claims")
+    .description(
+      "Identity claims: the values {$self} rules bind topics to. A change applies to the next " +
+        "PUBLISH or SUBSCRIBE of connected clients.",
+    );
+
+  claims
+    .command("set")
+    .description(
+      "Set a claim. A value with / + # or NUL is refused when a rule puts the claim into a topic.",
+    )
+    .argument("<user>", "the user's id or username")
+    .requiredOption("--key <key>", "claim name, e.g. agent_id")
+    .requiredOption("--value <value>", "claim value")
+    .action(act(async (userId, options, command) => {
+      const { setClaim } = await import("../claims/user_claims.ts");
+      return await setClaim(contextOf(command), userId, options.key, options.value);
+    }));
+
+  claims
+    .command("show")
+    .description("List a user's claims.")
+    .argument("<user>", "the user's id or username")
+    .option("--json", "print them as JSON")
+    .action(act(async (userId, options, command) => {
+      const { showClaims } = await import("../claims/user_claims.ts");
+      return await showClaims(contextOf(command), userId, options);
+    }));
+
+  claims
+    .command("unset")
+    .description("Remove a claim.")
+    .argument("<user>", "the user's id or username")
+    .requiredOption("--key <key>", "claim name")
+    .action(act(async (userId, options, command) => {
+      const { unsetClaim } = await import("../claims/user_claims.ts");
+      return await unsetClaim(contextOf(command), userId, options.key);
+    }));
+}
