@@ -87,12 +87,18 @@ Deno.test("acl validate: errors in the documented form with their place, exit 1"
   });
 });
 
-Deno.test("acl validate without --local-only says the server check needs login", async () => {
-  const result = await runCli(["acl", "validate", AGENT_CARD], {
-    env: { CLOUDSIGNAL_HOME: "/nonexistent-cs-home" },
-  });
-  assert.match(result.stdout, /✓ Policy is valid/);
-  assert.match(result.stderr, /server check.*cloudsignal login/s);
+Deno.test("acl validate without --local-only and without a login: the local report, then exit 4", async () => {
+  const dir = await tempDir();
+  try {
+    const result = await runCli(["acl", "validate", AGENT_CARD], {
+      env: { CLOUDSIGNAL_HOME: dir.path },
+    });
+    assert.equal(result.code, 4);
+    assert.match(result.stdout, /^✓ Policy is valid/);
+    assert.match(result.stderr, /cloudsignal login/);
+  } finally {
+    await dir.cleanup();
+  }
 });
 
 Deno.test("acl validate: warnings alone still exit 0", async () => {
