@@ -42,7 +42,7 @@ export function createProgram() {
     .showSuggestionAfterError(true)
     .addHelpText(
       "after",
-      `\n${EXIT_CODE_HELP}\n\nEnvironment: CLOUDSIGNAL_API_URL, CLOUDSIGNAL_TOKEN, CLOUDSIGNAL_HOME,\nCLOUDSIGNAL_CLIENT_ID, CLOUDSIGNAL_DEBUG=1, NO_COLOR.`,
+      `\n${EXIT_CODE_HELP}\n\nEnvironment: CLOUDSIGNAL_API_URL, CLOUDSIGNAL_TOKEN, CLOUDSIGNAL_HOME,\nCLOUDSIGNAL_CLIENT_ID, CLOUDSIGNAL_TIMEOUT (seconds), CLOUDSIGNAL_DEBUG=1, NO_COLOR.`,
     );
 }
 
