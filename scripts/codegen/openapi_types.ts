@@ -3,7 +3,8 @@
  * `components.schemas` in schemas/openapi.json. Covers the JSON Schema subset the document
  * uses (objects, arrays, enums, const, unions, allOf, local `$ref`); a `$ref` to another
  * file must say which TypeScript type it is with `x-typescript-type`, imported from
- * src/acl/types.ts.
+ * src/acl/types.ts. A component schema with `x-typescript-type` is the ACL engine's own type
+ * (the schema still describes it for validation), so the shared shapes have one definition.
  */
 
 import openapi from "../../schemas/openapi.json" with { type: "json" };
@@ -97,6 +98,14 @@ export async function openapiTypes(): Promise<string> {
   const imports = new Set<string>();
   const blocks: string[] = [];
   for (const [name, schema] of Object.entries(schemas)) {
+    const engineType = schema["x-typescript-type"];
+    if (typeof engineType === "string") {
+      imports.add(engineType);
+      if (engineType !== name) {
+        blocks.push(`/** The \`${name}\` schema. */\nexport type ${name} = ${engineType};`);
+      }
+      continue;
+    }
     const body = typeOf(schema, "", imports);
     if (body === name) continue; // re-exported from src/acl/types.ts below
     const comment = doc(schema.description, "") || `/** The \`${name}\` schema. */\n`;

@@ -3,9 +3,18 @@
 
 /** The API's shapes, shared by the CLI's client and the local platform. */
 
-import type { Policy } from "../acl/types.ts";
+import type {
+  AclRequest,
+  ClientIdentity,
+  Decision,
+  Finding,
+  MatchedRule,
+  Policy,
+  QoS,
+  TraceEntry,
+} from "../acl/types.ts";
 
-export type { Policy };
+export type { AclRequest, ClientIdentity, Decision, Finding, MatchedRule, Policy, QoS, TraceEntry };
 
 /** Every API error. */
 export interface ApiError {
@@ -164,79 +173,15 @@ export interface ClaimValue {
   value: string;
 }
 
-/** A validation finding (as in the CLI's `--json` output). */
-export interface Finding {
-  severity: "error" | "warning";
-  code: string;
-  /** Human path, e.g. `rules[1]`. */
-  path: string;
-  /** JSON pointer of the value. */
-  pointer: string;
-  message: string;
-  line?: number;
-  column?: number;
-  stage?: "local" | "server";
-}
-
 /** The `ValidationResult` schema. */
 export interface ValidationResult {
   findings: Finding[];
-}
-
-/** The `QoS` schema. */
-export type QoS = 0 | 1 | 2;
-
-/** The `ClientIdentity` schema. */
-export interface ClientIdentity {
-  username: string;
-  client_id?: string;
-  org_id?: string;
-  org_short_id?: string;
-  claims?: Record<string, string>;
-}
-
-/** The `AclRequest` schema. */
-export interface AclRequest {
-  client: ClientIdentity;
-  action: "pub" | "sub";
-  topic: string;
-  qos?: QoS;
-  retain?: boolean;
 }
 
 /** The `SimulateRequest` schema. */
 export interface SimulateRequest {
   request: AclRequest;
   policy?: Policy;
-}
-
-/** The `MatchedRule` schema. */
-export interface MatchedRule {
-  section: "global" | "rules" | "publishers";
-  index: number;
-  pointer: string;
-  line: number | null;
-  topic: string;
-  resolved_topic: string;
-}
-
-/** The `TraceEntry` schema. */
-export interface TraceEntry {
-  pointer: string;
-  applies: boolean;
-  effect: "allow" | "deny";
-  why: string;
-}
-
-/** The `Decision` schema. */
-export interface Decision {
-  decision: "allow" | "deny";
-  reason: "rule" | "deny_rule" | "default" | "invalid_topic";
-  matched: MatchedRule | null;
-  granted_qos: QoS | null;
-  detail?: string;
-  default: "allow" | "deny";
-  trace?: TraceEntry[];
 }
 
 /** The `PolicyTestOutcome` schema. */
