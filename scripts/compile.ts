@@ -1,20 +1,27 @@
 /**
- * Builds the release: the single-file bundle (scripts/build_bundle.ts), a `deno compile`d
- * binary of it for each target, one archive per target named
- * `cloudsignal-<version>-<target>.tar.gz|zip`, the bundle as `cloudsignal-<version>.mjs`, and
- * `cloudsignal-<version>-sha256sums.txt` over all of them. The binary reads no file at run
- * time (JSON is imported, lazy imports are literal and bundled), so nothing is `--include`d.
+ * Builds the release: a `deno compile`d binary of the source for each target, one archive per
+ * target named `cloudsignal-<version>-<target>.tar.gz|zip`, the single-file bundle
+ * (scripts/build_bundle.ts) as `cloudsignal-<version>.mjs`, and
+ * `cloudsignal-<version>-sha256sums.txt` over all of them.
+ *
+ * The binaries are compiled from the source, not from the bundle, so they keep the CLI's lazy
+ * loading: the bundle inlines every lazily imported module and its Node built-ins and loads
+ * them all at start. The compiled entry is the bundle's release entry (the commit first, then
+ * main.ts), written to a temporary folder in the repository's build/, and `deno compile` uses
+ * the repository's deno.json and frozen deno.lock, so npm versions are the locked ones.
+ * Nothing is `--include`d: the code reads no repository file at run time (JSON is imported)
+ * and its lazy imports are literal, which `deno compile` follows; `--exclude-unused-npm`
+ * embeds only the npm packages the CLI imports, not the test tools in deno.lock.
  *
  * `deno compile` downloads the runtime base (denort) for each target from dl.deno.land,
  * unless it is cached in DENO_DIR or DENORT_BIN names a local one (then only one target).
  * Where that download fails the script stops, before writing anything to the output folder.
  *
  * Usage: deno run -A scripts/compile.ts [--target <target>]... [--out dist] [--commit <id>]
- *          [--tag v<version>] [--bundle <file.mjs>] [--work-dir build/release]
- * --bundle compiles an existing bundle instead of building one (then --commit is unused).
+ *          [--tag v<version>] [--work-dir build/release]
  */
 
-import { buildBundle } from "./build_bundle.ts";
+import { buildBundle, writeReleaseEntry } from "./build_bundle.ts";
 import { type ArchiveEntry, checksumsText, sha256Hex, tarGz, zip } from "./release_archive.ts";
 import {
   parseOptions,
@@ -27,7 +34,7 @@ import {
 } from "./release_common.ts";
 
 const USAGE = "Usage: deno run -A scripts/compile.ts [--target <target>]... [--out <dir>] " +
-  "[--commit <id>] [--tag v<version>] [--bundle <file.mjs>] [--work-dir <dir>]";
+  "[--commit <id>] [--tag v<version>] [--work-dir <dir>]";
 
 /** The options of the script (the release workflow's command lines are checked against them). */
 export const OPTIONS = {
@@ -35,7 +42,6 @@ export const OPTIONS = {
   out: { type: "string" },
   commit: { type: "string" },
   tag: { type: "string" },
-  bundle: { type: "string" },
   "work-dir": { type: "string" },
 } as const;
 
@@ -87,18 +93,53 @@ export function bundleAssetName(version: string): string {
   return `cloudsignal-${version}.mjs`;
 }
 
+/** What `deno compile` compiles: the release entry, with the repository's config and lock. */
+export interface CompileSource {
+  /** The generated release entry: it imports the build info, then the repository's main.ts. */
+  entry: string;
+  /** The repository's deno.json (compiler options, `nodeModulesDir`). */
+  config: string;
+  /** The repository's deno.lock, used frozen: the npm versions are the locked ones. */
+  lock: string;
+}
+
+/**
+ * Writes the release entry of `commit` to a temporary folder in the repository's build/,
+ * runs `use` with it and removes the folder. Inside the repository, the binary's embedded
+ * file system is rooted at the repository rather than at a common parent of the repository
+ * and a scratch folder.
+ */
+export async function withReleaseSource<T>(
+  commit: string,
+  use: (source: CompileSource) => Promise<T>,
+): Promise<T> {
+  const build = repoPath("build");
+  await Deno.mkdir(build, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: build, prefix: ".release-entry-" });
+  try {
+    const entry = await writeReleaseEntry(dir, commit);
+    return await use({ entry, config: repoPath("deno.json"), lock: repoPath("deno.lock") });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** `deno compile` arguments for one target. */
-export function compileArgs(target: Target, bundle: string, output: string): string[] {
+export function compileArgs(target: Target, source: CompileSource, output: string): string[] {
   return [
     "compile",
     "--allow-all",
-    "--no-config",
-    "--no-lock",
+    "--config",
+    source.config,
+    "--lock",
+    source.lock,
+    "--frozen-lockfile",
+    "--exclude-unused-npm",
     "--target",
     target.triple,
     "--output",
     output,
-    bundle,
+    source.entry,
   ];
 }
 
@@ -107,8 +148,8 @@ export function denortUrl(target: Target, denoVersion = Deno.version.deno): stri
   return `https://dl.deno.land/release/v${denoVersion}/denort-${target.triple}.zip`;
 }
 
-/** Compiles `bundle` for `target` into `output`. */
-export type Compiler = (target: Target, bundle: string, output: string) => Promise<void>;
+/** Compiles `source` for `target` into `output`. */
+export type Compiler = (target: Target, source: CompileSource, output: string) => Promise<void>;
 
 /** True when `deno compile` failed because it could not get the runtime base. */
 export function isDenortFailure(stderr: string): boolean {
@@ -136,10 +177,22 @@ export function denortMessage(target: Target, stderr: string): ScriptError {
   );
 }
 
+/**
+ * Deno's message for a failed `deno compile`, less the listing of embedded files it prints
+ * before writing the binary and the empty stack backtrace after the error.
+ */
+export function compileFailure(stderr: string): string {
+  let text = stderr.trim();
+  const listing = text.indexOf("Embedded Files");
+  const error = text.indexOf("error:", listing);
+  if (listing >= 0 && error > listing) text = text.slice(0, listing) + text.slice(error);
+  return text.replace(/\n+Stack backtrace:[\s\S]*$/, "").trim();
+}
+
 /** The compiler used for real: `deno compile`, with the runtime-base failure made clear. */
-export const denoCompile: Compiler = async (target, bundle, output) => {
+export const denoCompile: Compiler = async (target, source, output) => {
   const result = await new Deno.Command(Deno.execPath(), {
-    args: compileArgs(target, bundle, output),
+    args: compileArgs(target, source, output),
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
@@ -147,7 +200,7 @@ export const denoCompile: Compiler = async (target, bundle, output) => {
   if (result.success) return;
   const stderr = new TextDecoder().decode(result.stderr);
   if (isDenortFailure(stderr)) throw denortMessage(target, stderr);
-  throw new ScriptError(`deno compile failed for ${target.triple}:\n${stderr.trim()}`);
+  throw new ScriptError(`deno compile failed for ${target.triple}:\n${compileFailure(stderr)}`);
 };
 
 /** One file of a release. */
@@ -196,33 +249,41 @@ export async function packageRelease(options: PackageOptions): Promise<Asset[]> 
 export interface ReleaseOptions {
   targets: Target[];
   outDir: string;
-  /** Scratch folder for the bundle and the binaries. */
+  /** Scratch folder for the binaries and the bundle. */
   workDir: string;
-  /** What to compile: an existing bundle, or the commit to build one for. */
-  source: { bundle: string } | { commit: string };
+  /** The commit the binaries and the bundle embed. */
+  commit: string;
   version: string;
   mtime: number;
 }
 
-/** Bundles, compiles every target, then packages; stops at the first target that fails. */
+/**
+ * Compiles every target from the source, then bundles, then packages; stops at the first
+ * target that fails (the runtime-base download, where it fails, fails first), before the
+ * bundle is built and before anything is written to the output folder.
+ */
 export async function release(
   options: ReleaseOptions,
   compiler: Compiler = denoCompile,
   log: (line: string) => void = console.error,
 ): Promise<Asset[]> {
-  const bundle = "bundle" in options.source ? options.source.bundle : await buildBundle({
-    output: `${options.workDir}/cloudsignal.mjs`,
-    commit: options.source.commit,
+  const binaries = await withReleaseSource(options.commit, async (source) => {
+    const compiled = [];
+    for (const target of options.targets) {
+      const dir = `${options.workDir}/${target.triple}`;
+      await Deno.mkdir(dir, { recursive: true });
+      const path = `${dir}/${binaryName(target)}`;
+      log(`compiling ${target.triple}…`);
+      await compiler(target, source, path);
+      compiled.push({ target, path });
+    }
+    return compiled;
   });
-  const binaries = [];
-  for (const target of options.targets) {
-    const dir = `${options.workDir}/${target.triple}`;
-    await Deno.mkdir(dir, { recursive: true });
-    const path = `${dir}/${binaryName(target)}`;
-    log(`compiling ${target.triple}…`);
-    await compiler(target, bundle, path);
-    binaries.push({ target, path });
-  }
+  log("bundling…");
+  const bundle = await buildBundle({
+    output: `${options.workDir}/cloudsignal.mjs`,
+    commit: options.commit,
+  });
   return await packageRelease({ ...options, binaries, bundle });
 }
 
@@ -250,9 +311,7 @@ if (import.meta.main) {
       targets,
       outDir: options.out ?? repoPath("dist"),
       workDir: options["work-dir"] ?? repoPath("build/release"),
-      source: options.bundle
-        ? { bundle: options.bundle }
-        : { commit: await resolveCommit(options.commit) },
+      commit: await resolveCommit(options.commit),
       version: VERSION,
       mtime: sourceDateEpoch(),
     });

@@ -25,6 +25,7 @@ import type {
 import { type ApiCall, bodyOf, failure, send } from "./request.ts";
 import { UnavailableError } from "../cli/errors.ts";
 import { getAccessToken } from "../auth/session.ts";
+import { printable } from "../cli/printable.ts";
 
 /** A policy as the API holds it, with its revision. */
 export interface RevisedPolicy {
@@ -53,7 +54,7 @@ export class RevisionConflictError extends CliError {
 /** The API refused a policy (HTTP 422): findings or failed tests. */
 export class PolicyRejectedError extends CliError {
   constructor(readonly detail: InvalidPolicyError) {
-    super(`the API refused the policy: ${detail.message}`);
+    super(`the API refused the policy: ${printable(detail.message)}`);
     this.name = "PolicyRejectedError";
   }
 }
@@ -165,7 +166,13 @@ export class ApiClient {
       repeatable: true,
       purpose: "validate the policy",
     });
-    return result.findings.map((finding) => ({ ...finding, stage: "server" }));
+    return result.findings.map((finding) => ({
+      ...finding,
+      code: printable(String(finding.code), 100),
+      path: printable(String(finding.path), 100),
+      message: printable(String(finding.message), 1000),
+      stage: "server",
+    }));
   }
 
   /** The server's decision, with the live policy or `policy`. */
@@ -226,8 +233,14 @@ export class ApiClient {
     }
     if (response.status === 422) {
       const said = bodyOf<ClaimError>(response);
-      const rules = (said.rules ?? []).map((rule) => `  ${rule.path}: ${rule.topic}`).join("\n");
-      throw new CliError(said.message, 1, rules ? `Rules that use it:\n${rules}` : undefined);
+      const rules = (said.rules ?? []).map((rule) =>
+        `  ${printable(String(rule.path))}: ${printable(String(rule.topic))}`
+      ).join("\n");
+      throw new CliError(
+        printable(String(said.message)),
+        1,
+        rules ? `Rules that use it:\n${rules}` : undefined,
+      );
     }
     throw failure(this.context, call, response);
   }

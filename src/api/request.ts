@@ -8,6 +8,7 @@ import type { CliContext } from "../cli/program.ts";
 import { CliError, UnavailableError } from "../cli/errors.ts";
 import { hostOf, type HttpResponse } from "./http.ts";
 import { authorizedRequest } from "../auth/session.ts";
+import { printable } from "../cli/printable.ts";
 
 /** Status codes worth another attempt for a call that is safe to repeat. */
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
@@ -65,14 +66,14 @@ function debug(context: CliContext, line: string): void {
   if (context.debug) context.io.err(context.io.errStyle.dim(`debug: ${line}`) + "\n");
 }
 
-/** The server's `{ error, message }`, when the body has that shape. */
+/** The server's `{ error, message }` made printable, when the body has that shape. */
 export function apiErrorOf(response: HttpResponse): { error: string; message: string } | null {
   try {
     const body = JSON.parse(response.text) as Record<string, unknown>;
     if (typeof body?.error === "string") {
       return {
-        error: body.error,
-        message: typeof body.message === "string" ? body.message : body.error,
+        error: printable(body.error, 100),
+        message: printable(typeof body.message === "string" ? body.message : body.error),
       };
     }
   } catch { /* not JSON: described by its status */ }

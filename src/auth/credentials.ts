@@ -174,6 +174,20 @@ class Shape {
     return this.string(value, where);
   }
 
+  /** A token: printable ASCII without spaces, as HTTP headers and forms carry it. */
+  token(value: Json, where: string): string {
+    const text = this.string(value, where);
+    if (!/^[\x21-\x7e]+$/.test(text)) {
+      this.fail(where, "a token of printable ASCII characters", value);
+    }
+    return text;
+  }
+
+  optionalToken(value: Json, where: string): string | null {
+    if (value === null || value === undefined) return null;
+    return this.token(value, where);
+  }
+
   date(value: Json, where: string): string {
     const text = this.string(value, where);
     if (Number.isNaN(Date.parse(text))) this.fail(where, "an ISO 8601 date", value);
@@ -207,12 +221,12 @@ function parseSession(shape: Shape, value: Json, where: string): StoredSession {
       session.revocation_endpoint,
       `${where}.revocation_endpoint`,
     ),
-    access_token: shape.string(session.access_token, `${where}.access_token`),
+    access_token: shape.token(session.access_token, `${where}.access_token`),
     access_token_expires_at: shape.optionalDate(
       session.access_token_expires_at,
       `${where}.access_token_expires_at`,
     ),
-    refresh_token: shape.optionalString(session.refresh_token, `${where}.refresh_token`),
+    refresh_token: shape.optionalToken(session.refresh_token, `${where}.refresh_token`),
     refresh_token_expires_at: shape.optionalDate(
       session.refresh_token_expires_at,
       `${where}.refresh_token_expires_at`,

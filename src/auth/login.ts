@@ -24,6 +24,7 @@ import {
 } from "./credentials.ts";
 import {
   authorizationUrl,
+  checkApiUrl,
   DEFAULT_CLIENT_ID,
   discoverMetadata,
   exchangeCode,
@@ -190,6 +191,7 @@ export async function login(context: CliContext, options: LoginOptions): Promise
   let status: WaitStatus | null = null;
   let ended = false;
   try {
+    checkApiUrl(context.apiUrl);
     const metadata = await discoverMetadata(context, context.apiUrl, cancel.signal);
     const pkce = await createPkcePair();
     const state = randomToken(32);

@@ -6,6 +6,9 @@
 
 import { CliError, UnavailableError } from "../cli/errors.ts";
 import { EXIT_ERROR } from "../cli/exit_codes.ts";
+import { printable } from "../cli/printable.ts";
+
+export { printable };
 import {
   hostOf,
   type HttpContext,
@@ -39,6 +42,40 @@ export const METADATA_PATHS = [
 export function isLoopbackHost(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || hostname === "::1" ||
     /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
+
+/**
+ * Refuses an API URL that would expose credentials: not https (http only on a loopback
+ * address, as for `cloudsignal dev`), or carrying a user, password, query or fragment.
+ */
+export function checkApiUrl(apiUrl: string): void {
+  let url: URL;
+  try {
+    url = new URL(apiUrl);
+  } catch {
+    throw new CliError(
+      `the API URL ${JSON.stringify(apiUrl)} is not a URL`,
+      EXIT_ERROR,
+      "Set --api-url or CLOUDSIGNAL_API_URL to e.g. https://api.cloudsignal.io",
+    );
+  }
+  const secure = url.protocol === "https:" ||
+    (url.protocol === "http:" && isLoopbackHost(url.hostname));
+  if (!secure) {
+    throw new CliError(
+      `refusing to send credentials to ${redactUrl(url)}: the API URL must use https ` +
+        "(plain http only on 127.0.0.1, [::1] or localhost)",
+      EXIT_ERROR,
+      "Check --api-url / CLOUDSIGNAL_API_URL.",
+    );
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new CliError(
+      `the API URL must not hold a user, password, query or fragment (${redactUrl(url)})`,
+      EXIT_ERROR,
+      "Check --api-url / CLOUDSIGNAL_API_URL.",
+    );
+  }
 }
 
 /**
@@ -180,13 +217,6 @@ export class OAuthError extends CliError {
     super(message, EXIT_ERROR);
     this.name = "OAuthError";
   }
-}
-
-/** Server text made safe to print: no control characters, bounded length. */
-export function printable(text: string, limit = 300): string {
-  // deno-lint-ignore no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ").trim();
-  return clean.length > limit ? `${clean.slice(0, limit)}…` : clean;
 }
 
 function seconds(value: unknown): number | null {

@@ -26,7 +26,8 @@ import {
   updateCredentials,
   withSession,
 } from "./credentials.ts";
-import { OAuthError, refreshTokens } from "./oauth.ts";
+import { checkApiUrl, OAuthError, refreshTokens } from "./oauth.ts";
+import { printable } from "../cli/printable.ts";
 
 /** The environment variable that supplies an access token for CI and scripts. */
 export const TOKEN_ENV = "CLOUDSIGNAL_TOKEN";
@@ -165,6 +166,7 @@ export async function getAccessToken(
   context: CliContext,
   options: GetAccessTokenOptions = {},
 ): Promise<AccessToken> {
+  checkApiUrl(context.apiUrl);
   const envToken = tokenFromEnv(context);
   if (envToken !== null) {
     if (options.rejectedToken !== undefined) {
@@ -305,11 +307,11 @@ export function parseMe(body: unknown, source: string): Me {
   };
   return {
     user_id: text(root?.user_id, "user_id"),
-    email: text(root?.email, "email"),
+    email: printable(text(root?.email, "email")),
     organization: {
       id: text(organization?.id, "organization.id"),
       short_id: text(organization?.short_id, "organization.short_id"),
-      name: text(organization?.name, "organization.name"),
+      name: printable(text(organization?.name, "organization.name")),
     },
   };
 }

@@ -13,6 +13,7 @@ import type { UserClaims } from "../api/openapi_types.ts";
 import { CLAIM_NAME } from "../acl/template.ts";
 import { unsafeCharacter } from "../acl/match.ts";
 import { policyUses } from "../acl/policy_uses.ts";
+import { printable, quoted } from "../cli/printable.ts";
 
 function checkKey(key: string): void {
   if (!CLAIM_NAME.test(key)) {
@@ -60,7 +61,9 @@ export async function setClaim(
     "Setting the claim",
     () => client.setClaim(user, key, value),
   );
-  context.io.err(`Set claim "${key}" of ${claims.username} (${claims.user_id}).\n`);
+  context.io.err(
+    `Set claim "${key}" of ${printable(claims.username)} (${printable(claims.user_id)}).\n`,
+  );
   return EXIT_OK;
 }
 
@@ -73,17 +76,21 @@ export async function unsetClaim(context: CliContext, user: string, key: string)
     "Removing the claim",
     () => client.unsetClaim(user, key),
   );
-  context.io.err(`Removed claim "${key}" of ${claims.username} (${claims.user_id}).\n`);
+  context.io.err(
+    `Removed claim "${key}" of ${printable(claims.username)} (${printable(claims.user_id)}).\n`,
+  );
   return EXIT_OK;
 }
 
 /** The claims as an aligned two-column table. */
 export function claimsTable(claims: UserClaims): string {
-  const entries = Object.entries(claims.claims).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (entries.length === 0) return `${claims.username} has no claims.\n`;
+  const entries = Object.entries(claims.claims)
+    .map(([key, value]) => [printable(key, 64), value] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (entries.length === 0) return `${printable(claims.username)} has no claims.\n`;
   const width = Math.max(3, ...entries.map(([key]) => key.length));
   const lines = [`${"KEY".padEnd(width)}  VALUE`];
-  for (const [key, value] of entries) lines.push(`${key.padEnd(width)}  ${JSON.stringify(value)}`);
+  for (const [key, value] of entries) lines.push(`${key.padEnd(width)}  ${quoted(value)}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -95,6 +102,6 @@ export async function showClaims(
 ): Promise<number> {
   const client = new ApiClient(context);
   const claims = await withProgress(context.io, "Fetching the claims", () => client.claims(user));
-  context.io.out(flags.json ? `${JSON.stringify(claims, null, 2)}\n` : claimsTable(claims));
+  context.io.out(flags.json ? `${quoted(claims)}\n` : claimsTable(claims));
   return EXIT_OK;
 }

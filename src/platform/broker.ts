@@ -23,6 +23,8 @@ import {
   type QoS,
 } from "../acl/mod.ts";
 import type { Organization, PlatformStore, UserRecord } from "./store.ts";
+import { hashPassword, randomToken, verifyPassword } from "./crypto.ts";
+import { FailureThrottle } from "./throttle.ts";
 
 /** How the broker decides: the policy (`acl`) or everything allowed (`allow-all`, benchmarks). */
 export type BrokerHooks = "acl" | "allow-all";
@@ -82,8 +84,11 @@ const CONNECTION = Symbol("cloudsignal.connection");
 
 type ClientWithConnection = Client & { [CONNECTION]?: Connection };
 
-/** aedes's internal `$SYS` control topics: never accepted from clients, whatever the policy. */
-const RESERVED = /^\$SYS\/[^/]+\/(new\/clients|heartbeat|birth|disconnect\/clients)$/;
+/**
+ * aedes's internal `$SYS` control topics, which it subscribes to as `$SYS/+/…` (the `+`
+ * matching any broker id, the empty one too): never accepted from clients, whatever the policy.
+ */
+const RESERVED = /^\$SYS\/[^/]*\/(new\/clients|heartbeat|birth|disconnect\/clients)$/;
 
 const ALLOW: Decision = {
   decision: "allow",
@@ -113,6 +118,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const denied = new WeakSet<object>();
   const bySession = new Map<string, Set<Client>>();
 
+  const throttle = new FailureThrottle();
+  const dummyHash = await hashPassword(randomToken(16));
   const aedes = await Aedes.createBroker({ heartbeatInterval: 60_000, connectTimeout: 10_000 });
 
   const requestOf = (
@@ -223,13 +230,18 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     }
     const parsed = parseMqttUsername(login);
     if (!parsed) return refuse(`username "${login}" is not <username>@<org_short_id>`);
+    const wait = throttle.attempt(login);
+    if (wait > 0) return refuse(`too many failed attempts; try again in ${wait} s`);
+    const secret = password ? Buffer.from(password).toString("utf8") : "";
     const organization = store.organizationByShortId(parsed.shortId);
     const user = organization ? store.userByUsername(organization.id, parsed.username) : null;
-    if (!organization || !user) {
-      return refuse("bad username or password (no such user)");
+    if (!organization || !user || secret === "") {
+      // As slow as a real check, so that the answer does not tell which usernames exist.
+      verifyPassword(secret, dummyHash).finally(() =>
+        refuse(secret === "" ? "no password (send an access token)" : "bad username or password")
+      );
+      return;
     }
-    if (!password || password.length === 0) return refuse("no password (send an access token)");
-    const secret = Buffer.from(password).toString("utf8");
     const finish = (sessionId: string | null, how: string) => {
       const prefix = `${organization.short_id}/`;
       const clientId = client.id.startsWith(prefix) ? client.id.slice(prefix.length) : client.id;
@@ -252,6 +264,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         if (!clients) bySession.set(sessionId, clients = new Set());
         clients.add(client);
       }
+      throttle.succeed(login);
       log(`[mqtt] CONNECT ${login} (client "${clientId}"): accepted, ${how}`);
       done(null, true);
     };

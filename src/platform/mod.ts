@@ -128,9 +128,21 @@ function freeUsername(store: PlatformStore, orgId: string, email: string): strin
   return candidate;
 }
 
+/** `line` with control characters written as `\u001b` and the like. */
+export function escapeControls(line: string): string {
+  // deno-lint-ignore no-control-regex -- the control characters are what is escaped
+  return line.replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** Starts the API, the OAuth server and the MQTT broker on 127.0.0.1. */
 export async function startPlatform(options: PlatformOptions): Promise<RunningPlatform> {
-  const log = options.log ?? stderrLog;
+  const write = options.log ?? stderrLog;
+  // Values from clients (ids, emails, usernames, topics) reach the log: control characters
+  // could rewrite the developer's terminal or forge log lines, so they are escaped here.
+  const log = (line: string) => write(escapeControls(line));
   const lifetimes: TokenLifetimes = {
     accessTtlSeconds: positive(options.accessTokenTtlSeconds, 3600, "accessTokenTtlSeconds"),
     refreshTtlSeconds: positive(
@@ -185,6 +197,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     };
     addApiRoutes(router, { store, log }, authenticate);
 
+    const allowedHosts = new Set<string>();
     const server = Deno.serve({
       hostname: "127.0.0.1",
       port: options.apiPort ?? DEFAULT_API_PORT,
@@ -194,6 +207,11 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       const url = new URL(request.url);
       let response: Response;
       try {
+        // Only the loopback names of this server: a page on another site that rebinds its
+        // DNS name to 127.0.0.1 sends its own name and is refused.
+        if (!allowedHosts.has(request.headers.get("host") ?? "")) {
+          throw new HttpError(421, "misdirected_request", "this server answers only to 127.0.0.1");
+        }
         response = await router.handle(request, url);
       } catch (error) {
         if (error instanceof HttpError) response = errorResponse(error);
@@ -214,6 +232,8 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     });
     cleanups.push(() => server.shutdown());
     apiUrl = `http://127.0.0.1:${server.addr.port}`;
+    const port = server.addr.port;
+    allowedHosts.add(`127.0.0.1:${port}`).add(`localhost:${port}`).add(`[::1]:${port}`);
 
     const broker = await startBroker({
       store,

@@ -6,6 +6,9 @@
  */
 
 import type { AuthorizationServerMetadata, TokenResponse } from "../api/openapi_types.ts";
+import { FailureThrottle, MAX_LOGIN_FAILURES, THROTTLE_SECONDS } from "./throttle.ts";
+
+export { MAX_LOGIN_FAILURES, THROTTLE_SECONDS };
 import {
   hashPassword,
   hmac,
@@ -21,11 +24,6 @@ import type { PlatformStore, TokenLifetimes } from "./store.ts";
 export const CLIENTS: Record<string, { name: string }> = {
   "cloudsignal-cli": { name: "CloudSignal CLI" },
 };
-
-/** Failed logins for one email before it is throttled. */
-export const MAX_LOGIN_FAILURES = 5;
-/** First throttle period in seconds; it doubles with each further failure, up to 15 minutes. */
-export const THROTTLE_SECONDS = 30;
 
 const CSRF_COOKIE = "cloudsignal_csrf";
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -233,35 +231,6 @@ function cookieValue(request: Request, name: string): string | null {
   return null;
 }
 
-class LoginThrottle {
-  readonly #failures = new Map<string, { count: number; until: number }>();
-
-  /** Seconds to wait before another attempt, or 0. */
-  waitSeconds(email: string): number {
-    const entry = this.#failures.get(email.toLowerCase());
-    if (!entry) return 0;
-    return Math.max(0, Math.ceil((entry.until - Date.now()) / 1000));
-  }
-
-  fail(email: string): void {
-    const key = email.toLowerCase();
-    const entry = this.#failures.get(key) ?? { count: 0, until: 0 };
-    entry.count++;
-    if (entry.count >= MAX_LOGIN_FAILURES) {
-      const seconds = Math.min(
-        THROTTLE_SECONDS * 2 ** (entry.count - MAX_LOGIN_FAILURES),
-        15 * 60,
-      );
-      entry.until = Date.now() + seconds * 1000;
-    }
-    this.#failures.set(key, entry);
-  }
-
-  succeed(email: string): void {
-    this.#failures.delete(email.toLowerCase());
-  }
-}
-
 function oauthError(status: number, error: string, description: string): Response {
   return json({ error, error_description: description, message: description }, status, {
     pragma: "no-cache",
@@ -294,7 +263,7 @@ async function readForm(request: Request): Promise<URLSearchParams> {
 export async function addOAuthRoutes(router: Router, options: OAuthOptions): Promise<void> {
   const { store, log } = options;
   const csrfSecret = store.setting("csrf_secret", () => randomToken(32));
-  const throttle = new LoginThrottle();
+  const throttle = new FailureThrottle();
   const dummyHash = await hashPassword(randomToken(16));
 
   const metadata = (): AuthorizationServerMetadata => {
@@ -376,7 +345,7 @@ export async function addOAuthRoutes(router: Router, options: OAuthOptions): Pro
     const csrf = await csrfFor(request);
     const email = (form.get("email") ?? "").trim();
     const password = form.get("password") ?? "";
-    const wait = throttle.waitSeconds(email);
+    const wait = throttle.attempt(email);
     if (wait > 0) {
       log(`[oauth] login throttled for ${email} (${wait} s left)`);
       return htmlResponse(
@@ -393,7 +362,6 @@ export async function addOAuthRoutes(router: Router, options: OAuthOptions): Pro
       ? await store.verifyPassword(user.id, password)
       : (await verifyPassword(password, dummyHash), false);
     if (!user || !ok) {
-      throttle.fail(email);
       log(`[oauth] login failed for ${email || "(no email)"}: wrong email or password`);
       return htmlResponse(
         loginPage(authorization, csrf.token, { email, error: "Wrong email or password." }),

@@ -214,10 +214,25 @@ export class PlatformStore {
     this.#dataVersion = this.#pragmaDataVersion();
   }
 
-  /** Opens (creating if missing) the store in `dataDir`, migrating an older schema. */
+  /**
+   * Opens (creating if missing) the store in `dataDir`, migrating an older schema. The
+   * directory is made private (0700) and the database files 0600: they hold password hashes.
+   */
   static async open(dataDir: string): Promise<PlatformStore> {
     await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
-    return new PlatformStore(`${dataDir.replace(/\/+$/, "")}/${DATABASE_FILE}`);
+    const directory = dataDir.replace(/\/+$/, "");
+    const path = `${directory}/${DATABASE_FILE}`;
+    if (Deno.build.os !== "windows") {
+      await Deno.chmod(directory, 0o700);
+      // SQLite creates its files with the umask's mode; create them private first.
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+        const handle = await Deno.open(file, { create: true, append: true, mode: 0o600 })
+          .catch(() => null);
+        handle?.close();
+        await Deno.chmod(file, 0o600).catch(() => {});
+      }
+    }
+    return new PlatformStore(path);
   }
 
   /** The schema version of the open file. */
@@ -487,12 +502,18 @@ export class PlatformStore {
     return row ? await checkPassword(password, String(row.password_hash)) : false;
   }
 
-  /** Checks a user's MQTT password (false when none is set). */
+  /** Checks a user's MQTT password (false when none is set, after as long a check). */
   async verifyMqttPassword(userId: string, password: string): Promise<boolean> {
     const row = this.#get("SELECT mqtt_password_hash FROM users WHERE id = ?", userId);
-    if (!row || row.mqtt_password_hash === null) return false;
+    if (!row || row.mqtt_password_hash === null) {
+      this.#dummyHash ??= await hashPassword(randomToken(16));
+      await checkPassword(password, this.#dummyHash);
+      return false;
+    }
     return await checkPassword(password, String(row.mqtt_password_hash));
   }
+
+  #dummyHash: string | undefined;
 
   // --- claims ---
 

@@ -8,6 +8,7 @@ import type { AclRequest, Effect, Policy, PolicyTest } from "../acl/types.ts";
 import { compilePolicy } from "../acl/compile.ts";
 import { evaluate } from "../acl/evaluate.ts";
 import type { Palette } from "../cli/io.ts";
+import { quoted } from "../cli/printable.ts";
 
 type Section = "global" | "rules" | "publishers";
 const SECTIONS: Section[] = ["global", "rules", "publishers"];
@@ -46,12 +47,12 @@ export interface DecisionChange {
 
 /** JSON with sorted keys, so that equal values print equally. */
 export function canonical(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (value === null || typeof value !== "object") return quoted(value);
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, item]) => item !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonical(item)}`).join(",")}}`;
+  return `{${entries.map(([key, item]) => `${quoted(key)}:${canonical(item)}`).join(",")}}`;
 }
 
 function elements(policy: Policy, section: Section): Placed[] {
@@ -152,7 +153,7 @@ export function decisionChanges(live: Policy, next: Policy): DecisionChange[] | 
 }
 
 function show(value: unknown): string {
-  return value === undefined ? "(none)" : JSON.stringify(value);
+  return value === undefined ? "(none)" : quoted(value);
 }
 
 function summary(value: Record<string, unknown>): string {

@@ -1,22 +1,27 @@
-/** JSON text for policies: two-space indent, short scalar arrays kept on one line. */
+/**
+ * JSON text for policies: two-space indent, short scalar arrays kept on one line, control
+ * characters escaped (a policy from a server is shown on a terminal).
+ */
+
+import { quoted } from "../cli/printable.ts";
 
 function isScalar(value: unknown): boolean {
   return value === null || typeof value !== "object";
 }
 
 function format(value: unknown, indent: string): string {
-  if (isScalar(value)) return JSON.stringify(value);
+  if (isScalar(value)) return quoted(value);
   const inner = `${indent}  `;
   if (Array.isArray(value)) {
     if (value.length === 0) return "[]";
-    const flat = `[${value.map((item) => JSON.stringify(item)).join(", ")}]`;
+    const flat = `[${value.map((item) => quoted(item)).join(", ")}]`;
     if (value.every(isScalar) && flat.length + indent.length <= 80) return flat;
     return `[\n${value.map((item) => inner + format(item, inner)).join(",\n")}\n${indent}]`;
   }
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length === 0) return "{}";
   return `{\n${
-    entries.map(([key, item]) => `${inner}${JSON.stringify(key)}: ${format(item, inner)}`).join(
+    entries.map(([key, item]) => `${inner}${quoted(key)}: ${format(item, inner)}`).join(
       ",\n",
     )
   }\n${indent}}`;

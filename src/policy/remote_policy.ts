@@ -19,6 +19,7 @@ import { testReport } from "./test_report.ts";
 import { formatPolicyJson } from "./json_format.ts";
 import { decisionChanges, diffPolicies, formatDiff } from "./diff.ts";
 import { fetchedRevision, recordFetchedRevision } from "./fetched_revisions.ts";
+import { printable } from "../cli/printable.ts";
 
 /** Flags of `acl get`. */
 export interface GetFlags {
@@ -173,9 +174,11 @@ export async function updatePolicy(
     );
   } catch (error) {
     if (error instanceof PolicyRejectedError) {
-      for (const finding of error.detail.findings ?? []) io.err(`${formatFinding(finding)}\n`);
+      for (const finding of error.detail.findings ?? []) {
+        io.err(`${printable(formatFinding(finding), 2000)}\n`);
+      }
       for (const failure of error.detail.tests?.failures ?? []) {
-        io.err(`  test failed: ${failure.name}: ${failure.explanation}\n`);
+        io.err(`  test failed: ${printable(failure.name)}: ${printable(failure.explanation)}\n`);
       }
     }
     throw error;
@@ -204,7 +207,7 @@ export async function listRevisions(
     const current = revision.revision === list.current_revision ? " (live)" : "";
     lines.push(
       `${String(revision.revision).padEnd(8)}  ${revision.created_at.padEnd(24)}  ${
-        revision.created_by?.email ?? "(initial policy)"
+        revision.created_by ? printable(revision.created_by.email) : "(initial policy)"
       }${current}`,
     );
   }

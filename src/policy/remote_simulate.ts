@@ -8,6 +8,7 @@ import type { CliContext } from "../cli/program.ts";
 import { CliError } from "../cli/errors.ts";
 import { withProgress } from "../cli/progress.ts";
 import { ApiClient } from "../api/client.ts";
+import { quoted } from "../cli/printable.ts";
 import type { AclRequest, ClientIdentity, Decision, Policy } from "../acl/types.ts";
 import { type CompiledPolicy, compilePolicy } from "../acl/compile.ts";
 import { loadValidPolicy } from "./local_policy.ts";
@@ -44,9 +45,7 @@ export function decisionDifferences(local: Decision, server: Decision): string[]
   const b = essence(server);
   return (Object.keys(a) as (keyof typeof a)[])
     .filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]))
-    .map((key) =>
-      `${key}: this CLI ${JSON.stringify(a[key])}, the server ${JSON.stringify(b[key])}`
-    );
+    .map((key) => `${key}: this CLI ${quoted(a[key])}, the server ${quoted(b[key])}`);
 }
 
 /** Runs `acl simulate` with any of the remote options. */
@@ -94,6 +93,6 @@ export async function simulateCommand(context: CliContext, flags: SimulateFlags)
       "The CLI and the server should run the same evaluator; report this with both versions (cloudsignal --version).",
     );
   }
-  io.err(`The server agrees (${server.decision}, ${server.reason}).\n`);
+  io.err(`The server agrees (${decision.decision}, ${decision.reason}).\n`);
   return code;
 }

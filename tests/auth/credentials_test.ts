@@ -234,3 +234,22 @@ Deno.test("concurrent updates under the lock lose nothing", async () => {
     await dir.cleanup();
   }
 });
+
+Deno.test("a stored token with control characters is refused without being shown", async () => {
+  const dir = await tempDir();
+  try {
+    const location = credentialsLocation(dir.path);
+    const file = withSession(emptyCredentials(), sampleSession(), true);
+    const broken = JSON.parse(serializeCredentials(file));
+    broken.sessions[0].access_token = "csat_TOPSECRET\u0000tail";
+    await Deno.writeTextFile(location.file, JSON.stringify(broken), { mode: 0o600 });
+    const error = await refusal(readCredentials(location));
+    assert.equal(
+      error.message,
+      `credentials file ${location.file} is damaged: sessions[0].access_token: expected a token of printable ASCII characters, found a string`,
+    );
+    assert.doesNotMatch(`${error.message}${error.hint}`, /TOPSECRET/);
+  } finally {
+    await dir.cleanup();
+  }
+});

@@ -460,3 +460,62 @@ Deno.test("CONNECT: access tokens and MQTT passwords; bad credentials refused; r
     );
   });
 });
+
+Deno.test("aedes control topics are refused even where the policy allows $SYS, empty broker id included", async () => {
+  await withSetup(async (setup) => {
+    const { platform } = setup.t;
+    const open = { ...POLICY, global: [...POLICY.global, { topic: "$SYS/#", action: "pub+sub" }] };
+    const put = await api(platform.apiUrl, setup.token, "PUT", "/v2/acl/policy", open, {
+      "if-match": '"2"',
+    });
+    assert.equal(put.status, 200, put.text);
+    const victim = await connect(platform.mqttUrl, setup.mqttUser, PASSWORD, "victim");
+    const attacker = await connect(platform.mqttUrl, setup.mqttUser, PASSWORD, "attacker");
+    setup.clients.push(victim, attacker);
+    let victimClosed = false;
+    victim.on("close", () => victimClosed = true);
+    const victimId = `${platform.organization.short_id}/victim`;
+    for (
+      const topic of ["$SYS//new/clients", "$SYS/x/new/clients", "$SYS//heartbeat", "$SYS//birth"]
+    ) {
+      await attacker.publishAsync(topic, victimId, { qos: 1 });
+    }
+    await attacker.publishAsync("markers/m", "control-marker", { qos: 1 });
+    await setup.observer.before("control-marker");
+    assert.equal(victimClosed, false, "the victim stays connected");
+    assert.ok(setup.t.logs.some((line) => /"\$SYS\/\/new\/clients": dropped, reserved/.test(line)));
+    await victim.publishAsync("markers/m", "victim-alive", { qos: 1 });
+    await setup.observer.before("victim-alive");
+  });
+});
+
+Deno.test("MQTT CONNECT: repeated bad passwords throttle that username, whatever comes next", async () => {
+  await withSetup(async (setup) => {
+    const { platform } = setup.t;
+    const refusedWith = async (password: string) => {
+      try {
+        const client = await connect(platform.mqttUrl, setup.mqttUser, password, "guess");
+        await client.endAsync();
+        return null;
+      } catch (error) {
+        return String(error);
+      }
+    };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      assert.match((await refusedWith("wrong"))!, /Bad username or password|Not authorized/i);
+    }
+    assert.notEqual(await refusedWith(PASSWORD), null, "the right password waits as well");
+    assert.ok(
+      setup.t.logs.some((line) =>
+        /refused, too many failed attempts; try again in \d+ s/.test(line)
+      ),
+    );
+    const other = await connect(
+      platform.mqttUrl,
+      `observer@${platform.organization.short_id}`,
+      "observer-secret",
+      "other",
+    );
+    setup.clients.push(other);
+  });
+});

@@ -232,3 +232,41 @@ Deno.test("refusals are mapped: 403 and 404 exit 1, a rejected token exits 4", a
     },
   );
 });
+
+Deno.test("credentials are never sent to a plain-http API that is not on this machine", async () => {
+  for (
+    const url of [
+      "http://api.cloudsignal.io",
+      "http://192.0.2.7:8080",
+      "https://user:pw@api.example.test",
+    ]
+  ) {
+    const result = await cli(url, ["acl", "get"]);
+    assert.equal(result.code, 1, url);
+    assert.match(
+      result.stderr,
+      /refusing to send credentials to .*: the API URL must use https|must not hold a user, password/,
+      url,
+    );
+  }
+});
+
+Deno.test("control characters in server messages never reach the terminal", async () => {
+  await withServer(
+    () =>
+      Response.json({
+        error: "forbidden",
+        message: "no\u001b[2J\u001b]0;owned\u0007\u009b31m FAKE",
+      }, { status: 403 }),
+    async (apiUrl) => {
+      const result = await cli(apiUrl, ["acl", "get"]);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /your account may not fetch the policy: no \[2J ]0;owned 31m FAKE/,
+      );
+      // deno-lint-ignore no-control-regex
+      assert.doesNotMatch(result.stderr, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    },
+  );
+});

@@ -467,3 +467,40 @@ Deno.test("login page: Cancel redirects with access_denied and the state, and ne
     assert.equal(location.searchParams.get("iss"), platform.apiUrl);
   });
 });
+
+Deno.test("login page: parallel guesses meet the throttle too", async () => {
+  await withPlatform(async ({ platform }) => {
+    const { challenge } = await pkce();
+    const url = authorizeUrl(platform.apiUrl, {
+      challenge,
+      redirectUri: "http://127.0.0.1:7000/cb",
+    });
+    const page = await openLoginPage(url);
+    const attempts = await Promise.all(
+      Array.from({ length: 20 }, () => submitLogin(platform.apiUrl, page, EMAIL, "wrong password")),
+    );
+    const statuses = attempts.map((response) => response.status);
+    await Promise.all(attempts.map((response) => response.body?.cancel()));
+    assert.equal(statuses.filter((status) => status === 401).length, MAX_LOGIN_FAILURES);
+    assert.equal(statuses.filter((status) => status === 429).length, 20 - MAX_LOGIN_FAILURES);
+    const right = await submitLogin(platform.apiUrl, page, EMAIL, PASSWORD);
+    assert.equal(right.status, 429, "the right password waits as well");
+    await right.body?.cancel();
+  });
+});
+
+Deno.test("requests naming another host are refused (DNS rebinding)", async () => {
+  await withPlatform(async ({ platform }) => {
+    const port = new URL(platform.apiUrl).port;
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+    await conn.write(new TextEncoder().encode(
+      "GET /.well-known/oauth-authorization-server HTTP/1.1\r\nHost: evil.example:" + port +
+        "\r\nConnection: close\r\n\r\n",
+    ));
+    const reply = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+    assert.match(reply, /^HTTP\/1\.1 421 /);
+    const local = await fetch(`http://localhost:${port}/.well-known/oauth-authorization-server`);
+    assert.equal(local.status, 200);
+    await local.body?.cancel();
+  });
+});

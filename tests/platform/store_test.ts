@@ -184,3 +184,20 @@ Deno.test("a writer killed with SIGKILL mid-write leaves a consistent database",
     await dir.cleanup();
   }
 });
+
+Deno.test("the database files are private even in an existing, open directory", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cloudsignal-store-modes-" });
+  try {
+    await Deno.chmod(dir, 0o755);
+    const store = await PlatformStore.open(dir);
+    store.close();
+    assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
+    for (const name of ["platform.sqlite3", "platform.sqlite3-wal", "platform.sqlite3-shm"]) {
+      const info = await Deno.stat(`${dir}/${name}`).catch(() => null);
+      if (info) assert.equal(info.mode! & 0o777, 0o600, name);
+    }
+    assert.equal((await Deno.stat(`${dir}/platform.sqlite3`)).mode! & 0o777, 0o600);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,8 +1,10 @@
 /**
- * scripts/compile.ts up to `deno compile` itself (whose runtime base cannot be downloaded
- * here): targets and arguments, archives and checksums of fake binaries read back with tar,
- * Python's zipfile and sha256sum, the release flow with a stand-in compiler, and the clear
- * stop when the runtime base is unreachable.
+ * scripts/compile.ts up to the runtime base of `deno compile` (which cannot be downloaded
+ * here): targets and arguments (each one a flag `deno compile --help` lists), archives and
+ * checksums of fake binaries read back with tar, Python's zipfile and sha256sum, the release
+ * flow with a stand-in compiler that is handed the source entry (not the bundle), the real
+ * `deno compile` run up to writing the binary (a DENORT_BIN that is no runtime), and the
+ * clear stop when the runtime base is unreachable.
  */
 
 import assert from "node:assert/strict";
@@ -13,16 +15,19 @@ import {
   checksumsName,
   compileArgs,
   type Compiler,
+  type CompileSource,
   denortUrl,
   packageRelease,
   release,
   targetOf,
   TARGETS,
+  withReleaseSource,
 } from "../../scripts/compile.ts";
-import { VERSION } from "../../scripts/release_common.ts";
+import { repoPath, VERSION } from "../../scripts/release_common.ts";
 import { tempDir } from "../support/cli.ts";
 
-const SCRIPT = new URL("../../scripts/compile.ts", import.meta.url).pathname;
+const SCRIPT = repoPath("scripts/compile.ts");
+const MAIN_URL = new URL("../../main.ts", import.meta.url).href;
 const decoder = new TextDecoder();
 
 async function run(command: string, args: string[], options: Deno.CommandOptions = {}) {
@@ -44,7 +49,7 @@ function fakeBinary(triple: string): string {
   return `#!/bin/sh\necho "fake cloudsignal for ${triple}"\n`;
 }
 
-Deno.test("compile: five targets, their archive names, binary names and arguments", () => {
+Deno.test("compile: five targets, their archive names, binary names and arguments", async () => {
   assert.deepEqual(TARGETS.map((t) => `${t.triple}.${t.archive}`), [
     "x86_64-unknown-linux-gnu.tar.gz",
     "aarch64-unknown-linux-gnu.tar.gz",
@@ -64,14 +69,33 @@ Deno.test("compile: five targets, their archive names, binary names and argument
     denortUrl(mac, "2.9.6"),
     "https://dl.deno.land/release/v2.9.6/denort-aarch64-apple-darwin.zip",
   );
+  const source: CompileSource = {
+    entry: "/e/entry.ts",
+    config: "/r/deno.json",
+    lock: "/r/deno.lock",
+  };
+  const help = await run(Deno.execPath(), ["compile", "--help"], { env: { NO_COLOR: "1" } });
+  assert.equal(help.code, 0, help.stderr);
   for (const target of TARGETS) {
-    const args = compileArgs(target, "/b/cloudsignal.mjs", `/o/${binaryName(target)}`);
+    const args = compileArgs(target, source, `/o/${binaryName(target)}`);
+    const value = (flag: string) => args[args.indexOf(flag) + 1];
     assert.equal(args[0], "compile");
-    assert.equal(args[args.indexOf("--target") + 1], target.triple);
-    assert.equal(args[args.indexOf("--output") + 1], `/o/${binaryName(target)}`);
-    assert.equal(args.at(-1), "/b/cloudsignal.mjs");
-    assert.ok(args.includes("--no-config"), "the bundle needs no config or import map");
+    assert.equal(value("--target"), target.triple);
+    assert.equal(value("--output"), `/o/${binaryName(target)}`);
+    assert.equal(value("--config"), "/r/deno.json", "the repository's config");
+    assert.equal(value("--lock"), "/r/deno.lock", "the repository's lock");
+    assert.equal(args.at(-1), "/e/entry.ts", "the source entry is compiled");
+    for (const flag of ["--allow-all", "--frozen-lockfile", "--exclude-unused-npm"]) {
+      assert.ok(args.includes(flag), flag);
+    }
+    for (const flag of ["--no-config", "--no-lock", "--bundle"]) {
+      assert.ok(!args.includes(flag), flag);
+    }
     assert.ok(!args.some((arg) => arg.startsWith("--include")), "nothing is read at run time");
+    // Every flag is one this Deno's `deno compile` has.
+    for (const flag of args.filter((arg) => arg.startsWith("--"))) {
+      assert.match(help.stdout, new RegExp(`(?:^|[ ,])${flag}(?=[ =\\[]|$)`, "m"), flag);
+    }
   }
   assert.throws(() => targetOf("riscv64-unknown-linux-gnu"), /unknown target riscv64/);
 });
@@ -158,13 +182,45 @@ with zipfile.ZipFile(sys.argv[1]) as z:
   }
 });
 
-Deno.test("compile: release() bundles with the commit, compiles each target, packages", async () => {
+Deno.test("compile: release() compiles the source entry with the commit, then bundles", async () => {
   const dir = await tempDir("cloudsignal-release-");
   try {
-    const calls: string[] = [];
-    const compiler: Compiler = async (target, bundle, output) => {
-      calls.push(target.triple);
-      assert.match(await Deno.readTextFile(bundle), /commit 5eed5eed5eed/);
+    const log: string[] = [];
+    const sources: CompileSource[] = [];
+    const compiler: Compiler = async (target, source, output) => {
+      log.push(`compiler ${target.triple}`);
+      sources.push(source);
+      assert.equal(source.config, repoPath("deno.json"), "the repository's deno.json");
+      assert.equal(source.lock, repoPath("deno.lock"), "the repository's deno.lock");
+      assert.ok(source.entry.startsWith(repoPath("build/.release-entry-")), source.entry);
+      // The entry imports the build info first, then the repository's main.ts: the source.
+      const entry = await Deno.readTextFile(source.entry);
+      const imports = [...entry.matchAll(/^import "([^"]+)";$/gm)].map((m) => m[1]);
+      assert.equal(imports.length, 2, entry);
+      assert.equal(imports[0], "./build_info.ts");
+      assert.match(imports[1], /^\.\.\/.*main\.ts$/, "relative: no builder's path embedded");
+      assert.equal(new URL(imports[1], `file://${source.entry}`).href, MAIN_URL);
+      const info = await Deno.readTextFile(source.entry.replace(/entry\.ts$/, "build_info.ts"));
+      assert.match(info, /__CLOUDSIGNAL_BUILD__ = \{"commit":"5eed5eed5eed"\};/);
+      if (sources.length === 1) {
+        // What deno compile gets runs, with that config and lock, and knows its commit.
+        const version = await run(Deno.execPath(), [
+          "run",
+          "-A",
+          "--config",
+          source.config,
+          "--lock",
+          source.lock,
+          "--frozen-lockfile",
+          source.entry,
+          "--version",
+        ], { env: { NO_COLOR: "1" } });
+        assert.equal(version.code, 0, version.stderr);
+        assert.equal(
+          version.stdout,
+          `cloudsignal ${VERSION} (commit 5eed5eed5eed, deno ${Deno.version.deno})\n`,
+        );
+      }
       await Deno.writeTextFile(output, fakeBinary(target.triple));
     };
     const targets = [targetOf("x86_64-unknown-linux-gnu"), targetOf("x86_64-pc-windows-msvc")];
@@ -173,19 +229,29 @@ Deno.test("compile: release() bundles with the commit, compiles each target, pac
         targets,
         outDir: `${dir.path}/dist`,
         workDir: `${dir.path}/work`,
-        source: { commit: "5eed5eed5eed" },
+        commit: "5eed5eed5eed",
         version: VERSION,
         mtime: 1_700_000_000,
       },
       compiler,
-      () => {},
+      (line) => log.push(line),
     );
-    assert.deepEqual(calls, ["x86_64-unknown-linux-gnu", "x86_64-pc-windows-msvc"]);
+    assert.deepEqual(log, [
+      "compiling x86_64-unknown-linux-gnu…",
+      "compiler x86_64-unknown-linux-gnu",
+      "compiling x86_64-pc-windows-msvc…",
+      "compiler x86_64-pc-windows-msvc",
+      "bundling…",
+    ]);
+    assert.equal(sources[0], sources[1], "one entry for every target");
+    await assert.rejects(Deno.stat(sources[0].entry), Deno.errors.NotFound, "entry removed");
     assert.deepEqual(assets.map((a) => a.name), [
       `cloudsignal-${VERSION}-x86_64-unknown-linux-gnu.tar.gz`,
       `cloudsignal-${VERSION}-x86_64-pc-windows-msvc.zip`,
       `cloudsignal-${VERSION}.mjs`,
     ]);
+    const listing = await run("tar", ["-xzOf", assets[0].path, "cloudsignal"]);
+    assert.equal(listing.stdout, fakeBinary("x86_64-unknown-linux-gnu"));
     // The bundle asset is the CLI with the commit embedded.
     const version = await run(Deno.execPath(), [
       "run",
@@ -207,9 +273,9 @@ Deno.test("compile: release() bundles with the commit, compiles each target, pac
 Deno.test("compile: a target that fails to compile stops the release before any output", async () => {
   const dir = await tempDir("cloudsignal-release-");
   try {
-    const bundle = `${dir.path}/bundle.mjs`;
-    await Deno.writeTextFile(bundle, "console.log(1);\n");
-    const compiler: Compiler = async (target, _bundle, output) => {
+    let entry = "";
+    const compiler: Compiler = async (target, source, output) => {
+      entry = source.entry;
       if (target.triple === "aarch64-unknown-linux-gnu") throw new Error("no base for arm");
       await Deno.writeTextFile(output, "binary");
     };
@@ -219,7 +285,7 @@ Deno.test("compile: a target that fails to compile stops the release before any 
           targets: [...TARGETS],
           outDir: `${dir.path}/dist`,
           workDir: `${dir.path}/work`,
-          source: { bundle },
+          commit: "0123456789ab",
           version: "1.0.0",
           mtime: 0,
         },
@@ -228,6 +294,75 @@ Deno.test("compile: a target that fails to compile stops the release before any 
       ),
       /no base for arm/,
     );
+    await assert.rejects(Deno.stat(`${dir.path}/dist`), Deno.errors.NotFound);
+    await assert.rejects(Deno.stat(`${dir.path}/work/cloudsignal.mjs`), Deno.errors.NotFound);
+    await assert.rejects(Deno.stat(entry), Deno.errors.NotFound, "entry removed");
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+/** A file that is not a Deno runtime base. */
+async function notARuntime(dir: string): Promise<string> {
+  const path = `${dir}/denort`;
+  await Deno.writeTextFile(path, "not a runtime\n");
+  return path;
+}
+
+Deno.test("compile: deno compile takes the arguments and embeds the source, lazy modules included", async () => {
+  const dir = await tempDir("cloudsignal-release-");
+  try {
+    // With DENORT_BIN naming a file that is not a runtime, deno compile parses the
+    // arguments, builds and type-checks the graph, lists what it embeds and only then fails,
+    // on writing the binary.
+    const stderr = await withReleaseSource("0123456789ab", async (source) => {
+      const result = await run(
+        Deno.execPath(),
+        compileArgs(
+          targetOf("x86_64-unknown-linux-gnu"),
+          source,
+          `${dir.path}/cloudsignal`,
+        ),
+        { env: { NO_COLOR: "1", DENORT_BIN: await notARuntime(dir.path) } },
+      );
+      assert.equal(result.code, 1, result.stderr);
+      return result.stderr;
+    });
+    assert.doesNotMatch(stderr, /unexpected argument|error: (?:invalid|unrecognized)/i);
+    assert.match(stderr, /^Check .*build\/\.release-entry-[^/]+\/entry\.ts$/m, "type-checked");
+    assert.match(stderr, /\nEmbedded Files\n/);
+    assert.match(stderr, /[├└]── main\.ts /, "main.ts at the root: the repository");
+    assert.match(stderr, /[├└]── deno\.json /, "deno.json (imported by src/version.ts)");
+    assert.match(stderr, /[├└]── completion\.ts /, "a lazily imported module");
+    for (const used of ["aedes/1.2.0/", "@bomb.sh/tab/", "commander/15.1.0/"]) {
+      assert.ok(stderr.includes(used), `embeds ${used}`);
+    }
+    for (const unused of ["playwright-core", "fast-check", "mqtt/5.16.0", "yaml/2.9.1", "ajv/"]) {
+      assert.ok(!stderr.includes(unused), `leaves out ${unused}`);
+    }
+    assert.match(stderr, /Writing binary bytes\n\s+1: Invalid object: Not an ELF file/);
+
+    // The script reports that failure as a compile failure, without the listing.
+    const result = await run(Deno.execPath(), [
+      "run",
+      "-A",
+      SCRIPT,
+      "--target",
+      "x86_64-unknown-linux-gnu",
+      "--commit",
+      "0123456789ab",
+      "--out",
+      `${dir.path}/dist`,
+      "--work-dir",
+      `${dir.path}/work`,
+    ], { env: { NO_COLOR: "1", DENORT_BIN: await notARuntime(dir.path) } });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      /^compiling x86_64-unknown-linux-gnu…\nError: deno compile failed for x86_64-unknown-linux-gnu:\n/,
+    );
+    assert.match(result.stderr, /Not an ELF file\n$/);
+    assert.doesNotMatch(result.stderr, /Embedded Files|Stack backtrace|denort/);
     await assert.rejects(Deno.stat(`${dir.path}/dist`), Deno.errors.NotFound);
   } finally {
     await dir.cleanup();
@@ -242,14 +377,32 @@ function closedPort(): number {
   return port;
 }
 
+/** The npm cache of this Deno, with the packages of main.ts in it (from the npm registry). */
+async function npmCache(): Promise<string> {
+  const cache = await run(Deno.execPath(), [
+    "cache",
+    "--config",
+    repoPath("deno.json"),
+    "--lock",
+    repoPath("deno.lock"),
+    "--frozen-lockfile",
+    repoPath("main.ts"),
+  ]);
+  assert.equal(cache.code, 0, cache.stderr);
+  const info = await run(Deno.execPath(), ["info", "--json"]);
+  assert.equal(info.code, 0, info.stderr);
+  return JSON.parse(info.stdout).npmCache;
+}
+
 Deno.test("compile: stops with a clear message when the runtime base cannot be downloaded", async () => {
   const dir = await tempDir("cloudsignal-release-");
   try {
-    const bundle = `${dir.path}/bundle.mjs`;
-    await Deno.writeTextFile(bundle, 'console.log("hello");\n');
+    // A DENO_DIR with no cached runtime base (its npm folder is this Deno's npm cache, so
+    // the source's packages resolve offline) and a proxy that refuses every connection make
+    // the download fail the same way wherever the test runs.
     const denoDir = `${dir.path}/deno-dir`;
-    // An empty DENO_DIR (no cached runtime base) and a proxy that refuses every connection
-    // make the download fail the same way wherever the test runs.
+    await Deno.mkdir(denoDir);
+    await Deno.symlink(await npmCache(), `${denoDir}/npm`);
     const proxy = `http://127.0.0.1:${closedPort()}`;
     const result = await run(Deno.execPath(), [
       "run",
@@ -257,8 +410,8 @@ Deno.test("compile: stops with a clear message when the runtime base cannot be d
       SCRIPT,
       "--target",
       "aarch64-apple-darwin",
-      "--bundle",
-      bundle,
+      "--commit",
+      "0123456789ab",
       "--out",
       `${dir.path}/dist`,
       "--work-dir",
@@ -277,9 +430,8 @@ Deno.test("compile: stops with a clear message when the runtime base cannot be d
     assert.equal(result.code, 1, result.stderr);
     assert.match(
       result.stderr,
-      /^compiling aarch64-apple-darwin…\nError: cannot build the aarch64-apple-darwin binary: deno compile could not download the Deno runtime base \(denort\) from https:\/\/dl\.deno\.land\/release\/v[\d.]+\/denort-aarch64-apple-darwin\.zip\n/,
+      /^compiling aarch64-apple-darwin…\nError: cannot build the aarch64-apple-darwin binary: deno compile could not download the Deno runtime base \(denort\) from https:\/\/dl\.deno\.land\/release\/v[\d.]+\/denort-aarch64-apple-darwin\.zip\n {2}error sending request for url \(https:\/\/dl\.deno\.land\//,
     );
-    assert.match(result.stderr, /error sending request/);
     assert.match(result.stderr, /Nothing was written to the output folder/);
     assert.match(result.stderr, /release workflow \(\.github\/workflows\/release\.yml\)/);
     assert.match(
@@ -287,6 +439,7 @@ Deno.test("compile: stops with a clear message when the runtime base cannot be d
       /DENORT_BIN=\/path\/to\/denort deno run -A scripts\/compile\.ts --target aarch64-apple-darwin/,
     );
     assert.doesNotMatch(result.stderr, /^\s+at /m, "no stack trace");
+    assert.doesNotMatch(result.stderr, /bundling/, "stopped before the bundle");
     await assert.rejects(Deno.stat(`${dir.path}/dist`), Deno.errors.NotFound);
   } finally {
     await dir.cleanup();
@@ -309,6 +462,11 @@ Deno.test("compile: bad options are refused with a message", async () => {
       ["--frobnicate"],
       {},
       /^Error: Unknown option '--frobnicate'.*\nUsage: deno run -A scripts\/compile\.ts/s,
+    ],
+    [
+      ["--bundle", "cloudsignal.mjs"],
+      {},
+      /^Error: Unknown option '--bundle'/,
     ],
     [
       [],

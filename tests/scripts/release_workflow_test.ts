@@ -103,6 +103,44 @@ Deno.test("release workflow: tests first, then compile, formula and npm, then pu
   assert.equal(jobs.publish.permissions?.contents, "write");
 });
 
+Deno.test("release workflow: the Linux binary is run on lazily loaded commands", async () => {
+  const { jobs } = await load();
+  const smoke = jobs.build.steps.find((step) => step.run?.includes("build/smoke/cloudsignal"));
+  assert.ok(smoke?.run, "a step runs the extracted binary");
+  const lines = smoke.run.split("\n").filter((line) => line.startsWith("build/smoke/cloudsignal "));
+  const commands = lines.map((line) => {
+    const [command, filter] = line.split("|");
+    return { args: shellWords(command).slice(1), grep: filter && shellWords(filter) };
+  });
+  assert.deepEqual(commands.map((c) => c.args), [
+    ["--version"],
+    ["acl", "validate", "--local-only", "examples/email-inbox.json"],
+    ["completions", "bash"],
+  ]);
+  // The lazily loaded commands work from the source in the repository (where the step runs),
+  // and print what the step looks for.
+  const home = await Deno.makeTempDir({ prefix: "cloudsignal-workflow-" });
+  try {
+    for (const { args, grep } of commands.slice(1)) {
+      const result = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("main.ts", ROOT).pathname, ...args],
+        cwd: ROOT.pathname,
+        env: { NO_COLOR: "1", CLOUDSIGNAL_HOME: home },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(result.stderr);
+      assert.equal(result.code, 0, `${args.join(" ")}: ${stderr}`);
+      if (grep) {
+        assert.deepEqual(grep.slice(0, 2), ["grep", "-F"]);
+        assert.ok(new TextDecoder().decode(result.stdout).includes(grep[2]), grep[2]);
+      }
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
 Deno.test("release workflow: Deno is the version CI pins", async () => {
   const { jobs } = await load();
   const ci = await Deno.readTextFile(new URL(".ci/run", ROOT));
