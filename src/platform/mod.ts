@@ -130,8 +130,8 @@ function freeUsername(store: PlatformStore, orgId: string, email: string): strin
 
 /** `line` with control characters written as `\u001b` and the like. */
 export function escapeControls(line: string): string {
-  // deno-lint-ignore no-control-regex -- the control characters are what is escaped
   return line.replace(
+    // deno-lint-ignore no-control-regex -- the control characters are what is escaped
     /[\u0000-\u001f\u007f-\u009f]/g,
     (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
