@@ -1,16 +1,13 @@
 /** Helpers of the distribution tests: run a program, build with the release scripts. */
 
 import assert from "node:assert/strict";
+import { type ProcessResult, runProcess } from "../support/process.ts";
 
 /** The repository root (absolute path with a trailing slash). */
 export const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** What a program run produced. */
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type RunResult = ProcessResult;
 
 /** Options of `run`. */
 export interface RunOptions {
@@ -25,40 +22,15 @@ export interface RunOptions {
  * Runs `command` with this environment (its proxy and certificate settings reach the npm
  * registry) less DENO_DIR, plus `env`, and collects its output.
  */
-export async function run(
-  command: string,
-  args: string[],
-  options: RunOptions = {},
-): Promise<RunResult> {
+export function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   const env: Record<string, string> = { ...Deno.env.toObject(), NO_COLOR: "1" };
   delete env.DENO_DIR;
-  const child = new Deno.Command(command, {
-    args,
+  return runProcess(command, args, {
     cwd: options.cwd,
     env: { ...env, ...options.env },
-    clearEnv: true,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, options.timeoutMs ?? 120_000);
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  clearTimeout(timer);
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+    stdin: options.stdin,
+    timeoutMs: options.timeoutMs ?? 120_000,
+  });
 }
 
 /** Runs `deno run -A <ROOT>/scripts/<script> <args>` and expects success. */

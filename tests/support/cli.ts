@@ -1,11 +1,9 @@
 /** Runs the real CLI (`deno run -A main.ts …`) as a subprocess, for end-to-end tests. */
 
+import { type ProcessResult, runProcess } from "./process.ts";
+
 /** What a CLI run produced. */
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = ProcessResult;
 
 /** Options of `runCli`. */
 export interface RunCliOptions {
@@ -30,41 +28,13 @@ function baseEnv(): Record<string, string> {
 }
 
 /** Runs `cloudsignal <args>` and collects its exit code and output. */
-export async function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
+export function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
+  return runProcess(Deno.execPath(), ["run", "-A", "--quiet", MAIN, ...args], {
     cwd: options.cwd,
     env: { ...baseEnv(), ...options.env },
-    clearEnv: true,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-  }, options.timeoutMs ?? 60_000);
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    try {
-      await writer.write(
-        typeof options.stdin === "string" ? new TextEncoder().encode(options.stdin) : options.stdin,
-      );
-      await writer.close();
-    } catch (error) {
-      // The CLI may stop reading early (e.g. input over a limit); that is its answer.
-      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
-    }
-  }
-  const output = await child.output();
-  clearTimeout(timer);
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+    stdin: options.stdin,
+    timeoutMs: options.timeoutMs ?? 60_000,
+  });
 }
 
 /** A fresh temporary directory, removed by the returned function. */
