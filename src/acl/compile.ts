@@ -63,63 +63,141 @@ export class CompiledRule {
 
 const SECTIONS: Section[] = ["global", "rules", "publishers"];
 
-/** Ints per rule in `RuleTable.data`: flags, section, index, topic index, line. */
+/** Ints per rule in `RuleTable.data`. */
 const RECORD = 8;
+const FLAGS_AND_SECTION = 0; // flags (rule_flags.ts), then the section's number from bit 8
+const INDEX = 1;
+const TOPIC_INDEX = 2;
+const LINE = 3; // -1 when unknown
+const TEMPLATE_AT = 4; // the placeholder level's position; -1 none; MANY_TEMPLATES
+const TEMPLATE_LEVEL = 5; // index in `RuleTable.templateLevels`
+const BINDING = 6; // index in `RuleTable.bindings`, REQUIRE_GRANT bit
+const TEMPLATE_SPAN = 7; // the placeholder level in the topic: first unit, then end << 16
+
+/** `TEMPLATE_AT` of a rule with two or more placeholder levels (read from its rule object). */
+export const MANY_TEMPLATES = -2;
+const REQUIRE_GRANT = 1 << 30;
+
+/** Where `levels[at]` starts in the topic the levels were split from. */
+function levelStart(levels: Level[], at: number): number {
+  let start = 0;
+  for (let i = 0; i < at; i++) start += levels[i].text.length + 1;
+  return start;
+}
 
 /**
- * What a decision reads about a rule, in one flat record per rule id (32 bytes: two rules
- * per cache line): a decision on a rule without placeholders reads no rule object, which
- * keeps large policies fast (see docs/decisions.md, "The rule index").
+ * What a decision reads about a rule, in one flat record per rule id (32 bytes, two rules
+ * per cache line), with the rule's topic and pointer side by side in `strings`: a decision
+ * reads no rule object, which keeps large policies fast (see docs/performance.md). A rule
+ * with one placeholder level (the usual case) keeps that level here too; only rules with
+ * several are checked through their `CompiledRule`.
  */
 export class RuleTable {
   readonly data: Int32Array;
-  readonly topics: string[];
-  /** Pointers built so far (a decision reports one; converting numbers costs). */
-  readonly #pointers: (string | undefined)[];
+  /** Topic then pointer of each rule: `strings[2 * id]`, `strings[2 * id + 1]`. */
+  readonly strings: string[];
+  /** The distinct placeholder levels of single-placeholder rules. */
+  readonly templateLevels: Level[] = [];
+  /** The distinct bindings of those rules. */
+  readonly bindings: (string | undefined)[] = [];
 
   constructor(rules: CompiledRule[]) {
     const data = this.data = new Int32Array(rules.length * RECORD);
-    this.topics = new Array(rules.length);
-    this.#pointers = new Array(rules.length);
+    const strings = this.strings = new Array(rules.length * 2);
+    const levelIds = new Map<Level, number>();
+    const bindingIds = new Map<string | undefined, number>();
     for (const rule of rules) {
       const at = rule.id * RECORD;
-      data[at] = ruleFlags(rule);
-      data[at + 1] = SECTIONS.indexOf(rule.section);
-      data[at + 2] = rule.index;
-      data[at + 3] = rule.topicIndex;
-      data[at + 4] = rule.line ?? -1;
-      this.topics[rule.id] = rule.topic;
+      data[at + FLAGS_AND_SECTION] = ruleFlags(rule) | SECTIONS.indexOf(rule.section) << 8;
+      data[at + INDEX] = rule.index;
+      data[at + TOPIC_INDEX] = rule.topicIndex;
+      data[at + LINE] = rule.line ?? -1;
+      data[at + TEMPLATE_AT] = -1;
+      strings[2 * rule.id] = rule.topic;
+      strings[2 * rule.id + 1] = rule.pointer;
+      const templates = rule.templates;
+      if (templates.length > 2) data[at + TEMPLATE_AT] = MANY_TEMPLATES;
+      else if (templates.length === 2) {
+        const position = templates[0] as number;
+        const level = templates[1] as Level;
+        let levelId = levelIds.get(level);
+        if (levelId === undefined) {
+          levelIds.set(level, levelId = this.templateLevels.length);
+          this.templateLevels.push(level);
+        }
+        let bindingId = bindingIds.get(rule.binding);
+        if (bindingId === undefined) {
+          bindingIds.set(rule.binding, bindingId = this.bindings.length);
+          this.bindings.push(rule.binding);
+        }
+        const start = levelStart(rule.levels, position);
+        data[at + TEMPLATE_AT] = position;
+        data[at + TEMPLATE_LEVEL] = levelId;
+        data[at + BINDING] = bindingId | (rule.requireGrant ? REQUIRE_GRANT : 0);
+        data[at + TEMPLATE_SPAN] = start | (start + level.text.length) << 16;
+      }
     }
   }
 
   /** The rule's flags (see rule_flags.ts). */
   flags(id: number): number {
-    return this.data[id * RECORD];
+    return this.data[id * RECORD + FLAGS_AND_SECTION] & 0xff;
   }
 
   /** The rule's section. */
   section(id: number): Section {
-    return SECTIONS[this.data[id * RECORD + 1]];
+    return SECTIONS[this.data[id * RECORD + FLAGS_AND_SECTION] >> 8];
   }
 
   /** The rule's index in its section. */
   index(id: number): number {
-    return this.data[id * RECORD + 2];
+    return this.data[id * RECORD + INDEX];
+  }
+
+  /** The rule's topic as written. */
+  topic(id: number): string {
+    return this.strings[2 * id];
   }
 
   /** The rule's JSON pointer (for publishers, of the topic inside it). */
   pointer(id: number): string {
-    const known = this.#pointers[id];
-    if (known !== undefined) return known;
-    const topicIndex = this.data[id * RECORD + 3];
-    const element = `/${this.section(id)}/${this.index(id)}`;
-    return this.#pointers[id] = topicIndex < 0 ? element : `${element}/topics/${topicIndex}`;
+    return this.strings[2 * id + 1];
   }
 
   /** The rule's line in its file, or null. */
   line(id: number): number | null {
-    const line = this.data[id * RECORD + 4];
+    const line = this.data[id * RECORD + LINE];
     return line < 0 ? null : line;
+  }
+
+  /** Position of the rule's placeholder level; -1 without one; `MANY_TEMPLATES`. */
+  templateAt(id: number): number {
+    return this.data[id * RECORD + TEMPLATE_AT];
+  }
+
+  /** The placeholder level of a rule with exactly one. */
+  templateLevel(id: number): Level {
+    return this.templateLevels[this.data[id * RECORD + TEMPLATE_LEVEL]];
+  }
+
+  /** The binding of a rule with exactly one placeholder level. */
+  binding(id: number): string | undefined {
+    return this.bindings[this.data[id * RECORD + BINDING] & (REQUIRE_GRANT - 1)];
+  }
+
+  /** Whether a rule with exactly one placeholder level has `require_grant`. */
+  requireGrant(id: number): boolean {
+    return (this.data[id * RECORD + BINDING] & REQUIRE_GRANT) !== 0;
+  }
+
+  /** Where the placeholder level of a rule with exactly one starts in its topic. */
+  templateStart(id: number): number {
+    return this.data[id * RECORD + TEMPLATE_SPAN] & 0xffff;
+  }
+
+  /** Where that level ends in the topic. */
+  templateEnd(id: number): number {
+    return this.data[id * RECORD + TEMPLATE_SPAN] >>> 16;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 
 import type { AclRequest, Decision, MatchedRule, QoS, TraceEntry } from "./types.ts";
-import type { CompiledPolicy, CompiledRule } from "./compile.ts";
+import { type CompiledPolicy, type CompiledRule, MANY_TEMPLATES } from "./compile.ts";
 import { DENY_FLAG, FLAG_BITS, RETAIN_FLAG, TEMPLATE_FLAG } from "./rule_flags.ts";
 import type { Level } from "./template.ts";
 import { PUB, SUB } from "./action_bits.ts";
@@ -85,17 +85,26 @@ function checkCandidate(
   request: AclRequest,
 ): number {
   if (flags & TEMPLATE_FLAG) {
-    const rule = policy.rules[id];
-    state.binding = rule.binding;
-    state.requireGrant = rule.requireGrant;
-    const templates = rule.templates;
-    for (let t = 0; t < templates.length; t += 2) {
-      const status = matchTemplateLevel(
-        templates[t + 1] as Level,
-        view,
-        templates[t] as number,
-        state,
-      );
+    const table = policy.table;
+    const at = table.templateAt(id);
+    if (at === MANY_TEMPLATES) {
+      const rule = policy.rules[id];
+      state.binding = rule.binding;
+      state.requireGrant = rule.requireGrant;
+      const templates = rule.templates;
+      for (let t = 0; t < templates.length; t += 2) {
+        const status = matchTemplateLevel(
+          templates[t + 1] as Level,
+          view,
+          templates[t] as number,
+          state,
+        );
+        if (status !== MATCH) return status;
+      }
+    } else {
+      state.binding = table.binding(id);
+      state.requireGrant = table.requireGrant(id);
+      const status = matchTemplateLevel(table.templateLevel(id), view, at, state);
       if (status !== MATCH) return status;
     }
   }
@@ -223,13 +232,20 @@ function invalid(policy: CompiledPolicy, detail: string, options?: EvaluateOptio
 
 function matched(policy: CompiledPolicy, id: number): MatchedRule {
   const table = policy.table;
-  const topic = table.topics[id];
+  const topic = table.topic(id);
   let resolved = topic;
   if (table.flags(id) & TEMPLATE_FLAG) {
-    const rule = policy.rules[id];
-    state.binding = rule.binding;
-    state.requireGrant = rule.requireGrant;
-    resolved = resolvedTopic(rule.levels, view, state) ?? topic;
+    const at = table.templateAt(id);
+    if (at === MANY_TEMPLATES) {
+      const rule = policy.rules[id];
+      state.binding = rule.binding;
+      state.requireGrant = rule.requireGrant;
+      resolved = resolvedTopic(rule.levels, view, state) ?? topic;
+    } else {
+      // The rule matched, so its placeholder level resolved to the request's level.
+      resolved = topic.slice(0, table.templateStart(id)) + view.level(at) +
+        topic.slice(table.templateEnd(id));
+    }
   }
   return {
     section: table.section(id),

@@ -4,8 +4,8 @@
  * `+` and `#` levels decide it, so its cost follows the request's depth, not the policy size.
  *
  * The trie is built from objects, then frozen into one `Int32Array` laid out depth first,
- * with literal level texts in one string: a request's walk stays within a few adjacent
- * pages, which keeps decisions fast when a policy is far larger than the CPU caches.
+ * level texts and rule lists included: a request's walk stays within a few adjacent cache
+ * lines, which keeps decisions fast when a policy is far larger than the CPU caches.
  */
 
 import type { CompiledRule } from "./compile.ts";
@@ -74,20 +74,28 @@ function forEachLiteral(node: BuildNode, visit: (child: BuildNode, text: string)
   else if (node.onlyText !== null) visit(node.onlyChild!, node.onlyText);
 }
 
-// A node's record in `data`, at its offset: a header, then its literal children. Up to
-// SCAN_LIMIT children are listed as their `levelKey`s (length and first unit) side by side,
-// one cache line to scan, then their slots; more children form an open-addressing table of
-// slots by `levelHash`. A slot holds the
-// first 8 UTF-16 units of its level's text, packed two per int, so checking a level usually
-// reads only the slot's own line; longer texts continue after the slots.
-const PLUS_CHILD = 0; // offset of the `+` child, or -1
-const TEMPLATE_CHILD = 1; // offset of the template child, or -1
-const HASH_LIST = 2; // offset in `lists` of the rules ending in `#` here, or -1
-const END_LIST = 3; // offset in `lists` of the rules ending here, or -1
-const SLOTS = 4; // n > 0: n slots scanned in order; n < 0: a hash table of -n slots
-const HEADER = 5;
-const SLOT = 8; // [hash (tables only), child (0: empty), length, 4 ints of text, rest at]
-const INLINE_UNITS = 8;
+// A node's record in `data`, at its offset: a descriptor, the fields it says are present,
+// its literal children, then its rule lists. The descriptor holds one bit per field below,
+// then the children's layout: n > 0, n children scanned in order; n < 0, a hash table of -n
+// pairs. Scanned children are listed as their `levelKey`s (length and first unit) side by
+// side, one cache line to scan, then their offsets; a table holds (`levelHash`, offset)
+// pairs. A literal child's level text (its label) sits just before the child's own offset,
+// two UTF-16 units per int, then its length: checking a level reads the line the walk reads
+// next anyway. A node on a plain path (one child, no rules) takes 3 ints plus its child's
+// label, so a user's chain of levels spans two or three cache lines.
+const HAS_PLUS = 1; // the offset of the `+` child
+const HAS_TEMPLATE = 2; // the offset of the template child
+const HAS_HASH = 4; // the offset of the list of rules ending in `#` here
+const HAS_END = 8; // the offset of the list of rules ending here
+const FIELD_BITS = 4;
+/** Where a field sits, by the bits of the fields before it: 1 + their count. */
+const FIELD_AT = [1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5];
+
+/** Field `bit` of the node at `node`, or -1 when the node has none. */
+function field(data: Int32Array, node: number, bit: number): number {
+  const descriptor = data[node];
+  return descriptor & bit ? data[node + FIELD_AT[descriptor & (bit - 1)]] : -1;
+}
 
 /** Children up to this many are scanned; more go to an open-addressing table. */
 const SCAN_LIMIT = 8;
@@ -98,120 +106,110 @@ function tableSize(count: number): number {
   return size;
 }
 
-function slotCount(children: number): number {
-  return children <= SCAN_LIMIT ? children : tableSize(children);
+/** The descriptor bits of the fields `node` has. */
+function fieldBits(node: BuildNode): number {
+  return (node.plus ? HAS_PLUS : 0) | (node.template ? HAS_TEMPLATE : 0) |
+    (node.hash ? HAS_HASH : 0) | (node.end ? HAS_END : 0);
 }
 
-/** Ints before the slots: the side-by-side keys of a scanned node. */
-function keyInts(children: number): number {
-  return children <= SCAN_LIMIT ? children : 0;
+/** Ints after the fields for `children` literal children. */
+function childInts(children: number): number {
+  return children <= SCAN_LIMIT ? 2 * children : 2 * tableSize(children);
 }
 
-function overflowInts(node: BuildNode): number {
-  let ints = 0;
-  forEachLiteral(node, (_child, text) => {
-    if (text.length > INLINE_UNITS) ints += (text.length - INLINE_UNITS + 1) >> 1;
-  });
-  return ints;
+/** Ints of a label: its packed text, then its length. */
+function labelInts(text: string): number {
+  return ((text.length + 1) >> 1) + 1;
 }
 
-/** Packs `text[from, to)` two units per int into `data` at `at`. */
-function pack(data: Int32Array, at: number, text: string, from: number, to: number): void {
-  for (let c = from; c < to; c += 2) {
-    data[at++] = text.charCodeAt(c) | (c + 1 < to ? text.charCodeAt(c + 1) << 16 : 0);
-  }
-}
-
-/** Tries frozen into one array (the first root is at offset 0 and is nobody's child). */
+/** Tries frozen into one array (a root has no label; a literal child's offset is never 0). */
 class FrozenTrie {
   readonly data: Int32Array;
-  readonly lists: Int32Array;
 
   /**
-   * Freezes the tries under `roots` into one array, setting each build node's `offset`.
-   * Rule lists hold `entry(id)`: the id with the rule's flags.
+   * Freezes the tries under `roots` into one array, setting each build node's `offset`. A
+   * node's rule lists follow its children (a count, then `entry(id)` for each rule: the id
+   * with the rule's flags), so a node and its rules usually share a cache line.
    */
   constructor(roots: BuildNode[], entry: (id: number) => number) {
     const order: BuildNode[] = [];
+    const labels: string[] = [];
     let size = 0;
-    let listSize = 0;
-    const visit = (node: BuildNode) => {
+    const visit = (node: BuildNode, label: string | null) => {
+      if (label !== null) size += labelInts(label);
       node.offset = size;
       order.push(node);
-      const children = literalCount(node);
-      size += HEADER + keyInts(children) + SLOT * slotCount(children) + overflowInts(node);
-      if (node.hash) listSize += node.hash.length + 1;
-      if (node.end) listSize += node.end.length + 1;
-      if (node.template) visit(node.template);
-      if (node.plus) visit(node.plus);
+      labels.push(label ?? "");
+      size += FIELD_AT[fieldBits(node)] + childInts(literalCount(node));
+      if (node.hash) size += node.hash.length + 1;
+      if (node.end) size += node.end.length + 1;
+      if (node.template) visit(node.template, null);
+      if (node.plus) visit(node.plus, null);
       forEachLiteral(node, visit);
     };
-    for (const root of roots) visit(root);
+    for (const root of roots) visit(root, null);
     const data = new Int32Array(size);
-    const lists = new Int32Array(listSize);
-    let listAt = 0;
-    const writeList = (ids: number[] | null) => {
-      if (!ids) return -1;
-      const at = listAt;
-      lists[listAt++] = ids.length;
-      for (const id of ids) lists[listAt++] = entry(id);
-      return at;
-    };
-    for (const node of order) {
+    order.forEach((node, n) => {
       const at = node.offset;
-      data[at + PLUS_CHILD] = node.plus ? node.plus.offset : -1;
-      data[at + TEMPLATE_CHILD] = node.template ? node.template.offset : -1;
-      data[at + HASH_LIST] = writeList(node.hash);
-      data[at + END_LIST] = writeList(node.end);
-      const children = literalCount(node);
-      const slots = slotCount(children);
-      const hashed = children > SCAN_LIMIT;
-      data[at + SLOTS] = hashed ? -slots : slots;
-      const base = at + HEADER + keyInts(children);
-      let overflowAt = base + SLOT * slots;
-      let k = 0;
-      forEachLiteral(node, (child, text) => {
-        let slot = k;
-        if (hashed) {
-          const hash = levelHash(text);
-          for (slot = hash & (slots - 1); data[base + SLOT * slot + 1] !== 0;) {
-            slot = (slot + 1) & (slots - 1);
-          }
-          data[base + SLOT * slot] = hash;
-        } else data[at + HEADER + k] = levelKey(text);
-        k++;
-        const edge = base + SLOT * slot;
-        data[edge + 1] = child.offset;
-        data[edge + 2] = text.length;
-        pack(data, edge + 3, text, 0, Math.min(text.length, INLINE_UNITS));
-        if (text.length > INLINE_UNITS) {
-          data[edge + 7] = overflowAt;
-          pack(data, overflowAt, text, INLINE_UNITS, text.length);
-          overflowAt += (text.length - INLINE_UNITS + 1) >> 1;
+      const label = labels[n];
+      if (label.length > 0) {
+        const start = at - labelInts(label);
+        for (let c = 0; c < label.length; c += 2) {
+          data[start + (c >> 1)] = label.charCodeAt(c) |
+            (c + 1 < label.length ? label.charCodeAt(c + 1) << 16 : 0);
         }
+        data[at - 1] = label.length;
+      }
+      const children = literalCount(node);
+      const hashed = children > SCAN_LIMIT;
+      const bits = fieldBits(node);
+      const base = at + FIELD_AT[bits];
+      let listAt = base + childInts(children);
+      const writeList = (ids: number[]) => {
+        const start = listAt;
+        data[listAt++] = ids.length;
+        for (const id of ids) data[listAt++] = entry(id);
+        return start;
+      };
+      const slots = hashed ? -tableSize(children) : children;
+      data[at] = bits | (slots << FIELD_BITS);
+      let fieldAt = at + 1;
+      if (node.plus) data[fieldAt++] = node.plus.offset;
+      if (node.template) data[fieldAt++] = node.template.offset;
+      if (node.hash) data[fieldAt++] = writeList(node.hash);
+      if (node.end) data[fieldAt++] = writeList(node.end);
+      if (!hashed) {
+        let k = 0;
+        forEachLiteral(node, (child, text) => {
+          data[base + k] = levelKey(text);
+          data[base + children + k] = child.offset;
+          k++;
+        });
+        return;
+      }
+      const mask = -slots - 1;
+      forEachLiteral(node, (child, text) => {
+        const hash = levelHash(text);
+        let slot = hash & mask;
+        while (data[base + 2 * slot + 1] !== 0) slot = (slot + 1) & mask;
+        data[base + 2 * slot] = hash;
+        data[base + 2 * slot + 1] = child.offset;
       });
-    }
+    });
     this.data = data;
-    this.lists = lists;
   }
 
-  /** Whether the slot at `edge` holds `length` units equal to `topic` from `from`. */
-  #sameText(edge: number, length: number, topic: string, from: number): boolean {
+  /** Whether the label of the literal child at `child` is `topic[from, from + length)`. */
+  #labelIs(child: number, topic: string, from: number, length: number): boolean {
     const data = this.data;
-    const inline = length < INLINE_UNITS ? length : INLINE_UNITS;
+    if (data[child - 1] !== length) return false;
+    const start = child - 1 - ((length + 1) >> 1);
     let k = 0;
-    for (; k + 1 < inline; k += 2) {
+    for (; k + 1 < length; k += 2) {
       const pair = topic.charCodeAt(from + k) | (topic.charCodeAt(from + k + 1) << 16);
-      if (data[edge + 3 + (k >> 1)] !== pair) return false;
+      if (data[start + (k >> 1)] !== pair) return false;
     }
-    if (k < inline && data[edge + 3 + (k >> 1)] !== topic.charCodeAt(from + k)) return false;
-    const overflow = data[edge + 7];
-    for (let k = INLINE_UNITS; k < length; k += 2) {
-      const packed = data[overflow + ((k - INLINE_UNITS) >> 1)];
-      if ((packed & 0xffff) !== topic.charCodeAt(from + k)) return false;
-      if (k + 1 < length && (packed >>> 16) !== topic.charCodeAt(from + k + 1)) return false;
-    }
-    return true;
+    return k === length || data[start + (k >> 1)] === topic.charCodeAt(from + k);
   }
 
   /**
@@ -227,29 +225,24 @@ class FrozenTrie {
     length: number,
   ): number {
     const data = this.data;
-    const slots = data[node + SLOTS];
+    const descriptor = data[node];
+    const slots = descriptor >> FIELD_BITS;
+    const base = node + FIELD_AT[descriptor & 15];
     if (slots >= 0) {
-      const keys = node + HEADER;
       for (let k = 0; k < slots; k++) {
-        if (data[keys + k] !== key) continue;
-        const edge = keys + slots + SLOT * k;
-        if (data[edge + 2] === length && this.#sameText(edge, length, text, from)) {
-          return data[edge + 1];
-        }
+        if (data[base + k] !== key) continue;
+        const child = data[base + slots + k];
+        if (this.#labelIs(child, text, from, length)) return child;
       }
       return -1;
     }
-    const base = node + HEADER;
     const mask = -slots - 1;
     const wanted = hash();
     for (let slot = wanted & mask;; slot = (slot + 1) & mask) {
-      const edge = base + SLOT * slot;
-      if (data[edge + 1] === 0) return -1;
-      if (
-        data[edge] === wanted && data[edge + 2] === length &&
-        this.#sameText(edge, length, text, from)
-      ) {
-        return data[edge + 1];
+      const child = data[base + 2 * slot + 1];
+      if (child === 0) return -1;
+      if (data[base + 2 * slot] === wanted && this.#labelIs(child, text, from, length)) {
+        return child;
       }
     }
   }
@@ -259,18 +252,17 @@ class FrozenTrie {
     const data = this.data;
     const from = view.start[i];
     const length = view.end[i] - from;
-    const slots = data[node + SLOTS];
+    const descriptor = data[node];
+    const slots = descriptor >> FIELD_BITS;
     if (slots === 0) return -1;
     if (slots > 0) {
-      // The common small node, without a closure: scan the keys, then check the text.
+      // The common small node, without a closure: scan the keys, then check the label.
       const key = view.keyOf(i);
-      const keys = node + HEADER;
+      const base = node + FIELD_AT[descriptor & 15];
       for (let k = 0; k < slots; k++) {
-        if (data[keys + k] !== key) continue;
-        const edge = keys + slots + SLOT * k;
-        if (data[edge + 2] === length && this.#sameText(edge, length, view.text, from)) {
-          return data[edge + 1];
-        }
+        if (data[base + k] !== key) continue;
+        const child = data[base + slots + k];
+        if (this.#labelIs(child, view.text, from, length)) return child;
       }
       return -1;
     }
@@ -294,33 +286,32 @@ const HASH_CHAR = 35;
  */
 function collect(trie: FrozenTrie, start: number, view: TopicView, from: number, out: number[]) {
   const data = trie.data;
-  const lists = trie.lists;
   const dollar = view.startsWithDollar();
   let node = start;
   for (let i = from;; i++) {
-    const hashList = data[node + HASH_LIST];
+    const hashList = field(data, node, HAS_HASH);
     if (hashList >= 0 && !(i === 0 && dollar)) {
-      for (let k = 1; k <= lists[hashList]; k++) out.push(lists[hashList + k]);
+      for (let k = 1; k <= data[hashList]; k++) out.push(data[hashList + k]);
     }
     if (i === view.count) {
-      const endList = data[node + END_LIST];
+      const endList = field(data, node, HAS_END);
       if (endList >= 0) {
-        for (let k = 1; k <= lists[endList]; k++) out.push(lists[endList + k]);
+        for (let k = 1; k <= data[endList]; k++) out.push(data[endList + k]);
       }
       return;
     }
-    const plus = data[node + PLUS_CHILD];
+    const plus = field(data, node, HAS_PLUS);
     if (view.isChar(i, HASH_CHAR)) {
-      const plusHash = plus >= 0 ? data[plus + HASH_LIST] : -1;
+      const plusHash = plus >= 0 ? field(data, plus, HAS_HASH) : -1;
       if (i === 0 && plusHash >= 0) {
-        for (let k = 1; k <= lists[plusHash]; k++) out.push(lists[plusHash + k]);
+        for (let k = 1; k <= data[plusHash]; k++) out.push(data[plusHash + k]);
       }
       return;
     }
     // Walk the literal branch in this loop and recurse into the others.
     if (plus >= 0 && !(i === 0 && dollar)) collect(trie, plus, view, i + 1, out);
     if (view.isChar(i, PLUS_CHAR)) return;
-    const template = data[node + TEMPLATE_CHILD];
+    const template = field(data, node, HAS_TEMPLATE);
     if (template >= 0) collect(trie, template, view, i + 1, out);
     node = trie.literalChild(node, view, i);
     if (node < 0) return;
@@ -336,26 +327,26 @@ function collectContaining(
   i: number,
   out: CompiledRule[],
 ): void {
-  const { data, lists } = trie;
+  const { data } = trie;
   const push = (list: number) => {
     if (list >= 0) {
-      for (let k = 1; k <= lists[list]; k++) out.push(rules[lists[list + k] >> FLAG_BITS]);
+      for (let k = 1; k <= data[list]; k++) out.push(rules[data[list + k] >> FLAG_BITS]);
     }
   };
-  push(data[node + HASH_LIST]);
+  push(field(data, node, HAS_HASH));
   if (i === levels.length) {
-    push(data[node + END_LIST]);
+    push(field(data, node, HAS_END));
     return;
   }
   const kind = levels[i].kind;
-  const plus = data[node + PLUS_CHILD];
+  const plus = field(data, node, HAS_PLUS);
   if (kind === HASH) {
-    if (i === 0 && plus >= 0) push(data[plus + HASH_LIST]);
+    if (i === 0 && plus >= 0) push(field(data, plus, HAS_HASH));
     return;
   }
   if (plus >= 0) collectContaining(trie, rules, plus, levels, i + 1, out);
   if (kind === PLUS) return;
-  const template = data[node + TEMPLATE_CHILD];
+  const template = field(data, node, HAS_TEMPLATE);
   if (template >= 0) collectContaining(trie, rules, template, levels, i + 1, out);
   if (kind === LIT) {
     const next = trie.literalChildText(node, levels[i].text);

@@ -134,6 +134,7 @@ function summary(decision: ReturnType<typeof evaluate>) {
     reason: decision.reason,
     pointer: decision.matched?.pointer ?? null,
     granted_qos: decision.granted_qos,
+    resolved_topic: decision.matched?.resolved_topic ?? null,
   };
 }
 

@@ -14,6 +14,8 @@ export interface ReferenceDecision {
   reason: "rule" | "deny_rule" | "default" | "invalid_topic";
   pointer: string | null;
   granted_qos: number | null;
+  /** The matched rule's topic with its placeholders filled in for this request. */
+  resolved_topic: string | null;
 }
 
 interface PlainRule {
@@ -253,6 +255,28 @@ function containsFilter(levels: LevelTest[], filter: string): boolean {
   return witnesses(filter, levels.length + 1).every((topic) => matchesName(levels, topic));
 }
 
+const INVALID: ReferenceDecision = {
+  decision: "deny",
+  reason: "invalid_topic",
+  pointer: null,
+  granted_qos: null,
+  resolved_topic: null,
+};
+
+/** A matching rule's resolved levels as text; a channel level is the request's level there. */
+function resolvedText(levels: LevelTest[], topic: string): string {
+  const parts = topic.split("/");
+  return levels.map((level, j) =>
+    level.kind === "exact"
+      ? level.text
+      : level.kind === "plus"
+      ? "+"
+      : level.kind === "hash"
+      ? "#"
+      : parts[j]
+  ).join("/");
+}
+
 /** Decides a request by scanning every rule. */
 export function referenceEvaluate(policy: Policy, request: AclRequest): ReferenceDecision {
   let topic = request.topic;
@@ -260,16 +284,18 @@ export function referenceEvaluate(policy: Policy, request: AclRequest): Referenc
     const parts = topic.split("/");
     const group = parts[1];
     if (parts.length < 3 || group === "" || group.includes("+") || group.includes("#")) {
-      return { decision: "deny", reason: "invalid_topic", pointer: null, granted_qos: null };
+      return INVALID;
     }
     topic = parts.slice(2).join("/");
   }
   if (!validTopic(topic, request.action === "sub")) {
-    return { decision: "deny", reason: "invalid_topic", pointer: null, granted_qos: null };
+    return INVALID;
   }
   const qos = request.qos ?? 0;
   let deny: string | null = null;
   let allow: string | null = null;
+  let denyResolved: string | null = null;
+  let allowResolved: string | null = null;
   let granted = -1;
   for (const rule of plainRules(policy)) {
     if (!rule.actions.includes(request.action)) continue;
@@ -288,19 +314,37 @@ export function referenceEvaluate(policy: Policy, request: AclRequest): Referenc
       if (allowed.length === 0) continue;
       ruleQos = Math.max(...allowed);
     }
-    if (rule.effect === "deny") deny ??= rule.pointer;
-    else {
-      allow ??= rule.pointer;
+    if (rule.effect === "deny") {
+      if (deny === null) [deny, denyResolved] = [rule.pointer, resolvedText(levels, topic)];
+    } else {
+      if (allow === null) [allow, allowResolved] = [rule.pointer, resolvedText(levels, topic)];
       granted = Math.max(granted, ruleQos);
     }
   }
-  if (deny) return { decision: "deny", reason: "deny_rule", pointer: deny, granted_qos: null };
-  if (allow) return { decision: "allow", reason: "rule", pointer: allow, granted_qos: granted };
+  if (deny) {
+    return {
+      decision: "deny",
+      reason: "deny_rule",
+      pointer: deny,
+      granted_qos: null,
+      resolved_topic: denyResolved,
+    };
+  }
+  if (allow) {
+    return {
+      decision: "allow",
+      reason: "rule",
+      pointer: allow,
+      granted_qos: granted,
+      resolved_topic: allowResolved,
+    };
+  }
   return {
     decision: policy.default,
     reason: "default",
     pointer: null,
     granted_qos: policy.default === "allow" ? qos : null,
+    resolved_topic: null,
   };
 }
 
