@@ -161,5 +161,33 @@ export function realisticRequests(size: number, count: number, seed = 1): AclReq
         });
     }
   }
-  return requests;
+  return requests.map(asReceived);
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A string as a broker holds it: decoded from a packet's bytes into one flat string. */
+function decoded(text: string): string {
+  return decoder.decode(encoder.encode(text));
+}
+
+/**
+ * The request with every string decoded from bytes, as a broker's packet parser makes them
+ * (template literals build rope strings, which V8 reads more slowly).
+ */
+function asReceived(request: AclRequest): AclRequest {
+  const { client } = request;
+  const claims = client.claims &&
+    Object.fromEntries(Object.entries(client.claims).map(([k, v]) => [decoded(k), decoded(v)]));
+  return {
+    ...request,
+    topic: decoded(request.topic),
+    client: {
+      ...client,
+      username: decoded(client.username),
+      ...(client.client_id === undefined ? {} : { client_id: decoded(client.client_id) }),
+      ...(claims === undefined ? {} : { claims }),
+    },
+  };
 }

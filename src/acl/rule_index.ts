@@ -65,10 +65,6 @@ function literalChildOf(node: BuildNode, text: string): BuildNode {
   return next;
 }
 
-function literalCount(node: BuildNode): number {
-  return node.literal ? node.literal.size : node.onlyText === null ? 0 : 1;
-}
-
 function forEachLiteral(node: BuildNode, visit: (child: BuildNode, text: string) => void) {
   if (node.literal) node.literal.forEach(visit);
   else if (node.onlyText !== null) visit(node.onlyChild!, node.onlyText);
@@ -117,9 +113,37 @@ function childInts(children: number): number {
   return children <= SCAN_LIMIT ? 2 * children : 2 * tableSize(children);
 }
 
-/** Ints of a label: its packed text, then its length. */
+/** Ints of a label: its packed text, its number of levels, then its length. */
 function labelInts(text: string): number {
-  return ((text.length + 1) >> 1) + 1;
+  return ((text.length + 1) >> 1) + 2;
+}
+
+/**
+ * A literal child as frozen: a chain of nodes that each hold one literal child and nothing
+ * else is folded into one edge whose label spans several levels (`a/b/c`).
+ */
+interface Edge {
+  /** The levels' texts joined by `/`. */
+  label: string;
+  /** The first level's text, which the parent's key or hash is computed from. */
+  first: string;
+  levels: number;
+  child: BuildNode;
+}
+
+function edgesOf(node: BuildNode): Edge[] {
+  const edges: Edge[] = [];
+  forEachLiteral(node, (child, first) => {
+    let label = first;
+    let levels = 1;
+    while (fieldBits(child) === 0 && child.onlyChild !== null) {
+      label += "/" + child.onlyText;
+      child = child.onlyChild;
+      levels++;
+    }
+    edges.push({ label, first, levels, child });
+  });
+  return edges;
 }
 
 /** Tries frozen into one array (a root has no label; a literal child's offset is never 0). */
@@ -133,45 +157,50 @@ class FrozenTrie {
    */
   constructor(roots: BuildNode[], entry: (id: number) => number) {
     const order: BuildNode[] = [];
-    const labels: string[] = [];
+    const labels: (Edge | null)[] = [];
+    const edges: Edge[][] = [];
     let size = 0;
-    const visit = (node: BuildNode, label: string | null) => {
-      if (label !== null) size += labelInts(label);
+    const visit = (node: BuildNode, label: Edge | null) => {
+      if (label !== null) size += labelInts(label.label);
       node.offset = size;
       order.push(node);
-      labels.push(label ?? "");
-      size += FIELD_AT[fieldBits(node)] + childInts(literalCount(node));
+      labels.push(label);
+      const children = edgesOf(node);
+      edges.push(children);
+      size += FIELD_AT[fieldBits(node)] + childInts(children.length);
       if (node.hash) size += node.hash.length + 1;
       if (node.end) size += node.end.length + 1;
       if (node.template) visit(node.template, null);
       if (node.plus) visit(node.plus, null);
-      forEachLiteral(node, visit);
+      for (const edge of children) visit(edge.child, edge);
     };
     for (const root of roots) visit(root, null);
     const data = new Int32Array(size);
     order.forEach((node, n) => {
       const at = node.offset;
       const label = labels[n];
-      if (label.length > 0) {
-        const start = at - labelInts(label);
-        for (let c = 0; c < label.length; c += 2) {
-          data[start + (c >> 1)] = label.charCodeAt(c) |
-            (c + 1 < label.length ? label.charCodeAt(c + 1) << 16 : 0);
+      if (label !== null) {
+        const text = label.label;
+        const start = at - labelInts(text);
+        for (let c = 0; c < text.length; c += 2) {
+          data[start + (c >> 1)] = text.charCodeAt(c) |
+            (c + 1 < text.length ? text.charCodeAt(c + 1) << 16 : 0);
         }
-        data[at - 1] = label.length;
+        data[at - 2] = label.levels;
+        data[at - 1] = text.length;
       }
-      const children = literalCount(node);
-      const hashed = children > SCAN_LIMIT;
+      const children = edges[n];
+      const hashed = children.length > SCAN_LIMIT;
       const bits = fieldBits(node);
       const base = at + FIELD_AT[bits];
-      let listAt = base + childInts(children);
+      let listAt = base + childInts(children.length);
       const writeList = (ids: number[]) => {
         const start = listAt;
         data[listAt++] = ids.length;
         for (const id of ids) data[listAt++] = entry(id);
         return start;
       };
-      const slots = hashed ? -tableSize(children) : children;
+      const slots = hashed ? -tableSize(children.length) : children.length;
       data[at] = bits | (slots << FIELD_BITS);
       let fieldAt = at + 1;
       if (node.plus) data[fieldAt++] = node.plus.offset;
@@ -179,31 +208,34 @@ class FrozenTrie {
       if (node.hash) data[fieldAt++] = writeList(node.hash);
       if (node.end) data[fieldAt++] = writeList(node.end);
       if (!hashed) {
-        let k = 0;
-        forEachLiteral(node, (child, text) => {
-          data[base + k] = levelKey(text);
-          data[base + children + k] = child.offset;
-          k++;
+        children.forEach((edge, k) => {
+          data[base + k] = levelKey(edge.first);
+          data[base + children.length + k] = edge.child.offset;
         });
         return;
       }
       const mask = -slots - 1;
-      forEachLiteral(node, (child, text) => {
-        const hash = levelHash(text);
+      for (const edge of children) {
+        const hash = levelHash(edge.first);
         let slot = hash & mask;
         while (data[base + 2 * slot + 1] !== 0) slot = (slot + 1) & mask;
         data[base + 2 * slot] = hash;
-        data[base + 2 * slot + 1] = child.offset;
-      });
+        data[base + 2 * slot + 1] = edge.child.offset;
+      }
     });
     this.data = data;
+  }
+
+  /** How many levels the label of the literal child at `child` spans. */
+  levelsOf(child: number): number {
+    return this.data[child - 2];
   }
 
   /** Whether the label of the literal child at `child` is `topic[from, from + length)`. */
   #labelIs(child: number, topic: string, from: number, length: number): boolean {
     const data = this.data;
     if (data[child - 1] !== length) return false;
-    const start = child - 1 - ((length + 1) >> 1);
+    const start = child - 2 - ((length + 1) >> 1);
     let k = 0;
     for (; k + 1 < length; k += 2) {
       const pair = topic.charCodeAt(from + k) | (topic.charCodeAt(from + k + 1) << 16);
@@ -212,27 +244,40 @@ class FrozenTrie {
     return k === length || data[start + (k >> 1)] === topic.charCodeAt(from + k);
   }
 
+  /** Whether the label of `child` is the request's levels from `i` on, as many as it spans. */
+  #labelIsView(child: number, view: TopicView, i: number): boolean {
+    const last = i + this.data[child - 2] - 1;
+    if (last >= view.count) return false;
+    const from = view.start[i];
+    return this.#labelIs(child, view.text, from, view.end[last] - from);
+  }
+
+  /** Whether the label of `child` is rule `levels` from `i` on, all of them literal. */
+  #labelIsLevels(child: number, levels: Level[], i: number): boolean {
+    const end = i + this.data[child - 2];
+    if (end > levels.length) return false;
+    let text = "";
+    for (let k = i; k < end; k++) {
+      if (levels[k].kind !== LIT) return false;
+      text += k > i ? `/${levels[k].text}` : levels[k].text;
+    }
+    return this.#labelIs(child, text, 0, text.length);
+  }
+
   /**
-   * The literal child of `node` whose text is `text[from, from + length)`, or -1. `key` and
-   * `hash` give that text's `levelKey` and `levelHash` (the hash only when a table needs it).
+   * The literal child of `node` whose first level has `levelKey` `key` and `levelHash`
+   * `hash()` (computed only when a table needs it) and whose label `matches`, or -1.
    */
-  #find(
-    node: number,
-    key: number,
-    hash: () => number,
-    text: string,
-    from: number,
-    length: number,
-  ): number {
+  #find(node: number, key: number, hash: () => number, matches: (child: number) => boolean) {
     const data = this.data;
     const descriptor = data[node];
     const slots = descriptor >> FIELD_BITS;
     const base = node + FIELD_AT[descriptor & 15];
     if (slots >= 0) {
       for (let k = 0; k < slots; k++) {
-        if (data[base + k] !== key) continue;
-        const child = data[base + slots + k];
-        if (this.#labelIs(child, text, from, length)) return child;
+        if (data[base + k] === key && matches(data[base + slots + k])) {
+          return data[base + slots + k];
+        }
       }
       return -1;
     }
@@ -241,17 +286,16 @@ class FrozenTrie {
     for (let slot = wanted & mask;; slot = (slot + 1) & mask) {
       const child = data[base + 2 * slot + 1];
       if (child === 0) return -1;
-      if (data[base + 2 * slot] === wanted && this.#labelIs(child, text, from, length)) {
-        return child;
-      }
+      if (data[base + 2 * slot] === wanted && matches(child)) return child;
     }
   }
 
-  /** The literal child of `node` whose text is `view` level `i`, or -1. */
+  /**
+   * The literal child of `node` whose label is the request's levels from `i` on, or -1; the
+   * walk goes on `levelsOf(child)` levels further.
+   */
   literalChild(node: number, view: TopicView, i: number): number {
     const data = this.data;
-    const from = view.start[i];
-    const length = view.end[i] - from;
     const descriptor = data[node];
     const slots = descriptor >> FIELD_BITS;
     if (slots === 0) return -1;
@@ -262,16 +306,22 @@ class FrozenTrie {
       for (let k = 0; k < slots; k++) {
         if (data[base + k] !== key) continue;
         const child = data[base + slots + k];
-        if (this.#labelIs(child, view.text, from, length)) return child;
+        if (this.#labelIsView(child, view, i)) return child;
       }
       return -1;
     }
-    return this.#find(node, 0, () => view.hashOf(i), view.text, from, length);
+    return this.#find(node, 0, () => view.hashOf(i), (child) => this.#labelIsView(child, view, i));
   }
 
-  /** The literal child of `node` for `text`, or -1. */
-  literalChildText(node: number, text: string): number {
-    return this.#find(node, levelKey(text), () => levelHash(text), text, 0, text.length);
+  /** The literal child of `node` whose label is rule `levels` from `i` on, or -1. */
+  literalChildOfLevels(node: number, levels: Level[], i: number): number {
+    const first = levels[i].text;
+    return this.#find(
+      node,
+      levelKey(first),
+      () => levelHash(first),
+      (child) => this.#labelIsLevels(child, levels, i),
+    );
   }
 }
 
@@ -315,6 +365,7 @@ function collect(trie: FrozenTrie, start: number, view: TopicView, from: number,
     if (template >= 0) collect(trie, template, view, i + 1, out);
     node = trie.literalChild(node, view, i);
     if (node < 0) return;
+    i += trie.levelsOf(node) - 1;
   }
 }
 
@@ -349,8 +400,8 @@ function collectContaining(
   const template = field(data, node, HAS_TEMPLATE);
   if (template >= 0) collectContaining(trie, rules, template, levels, i + 1, out);
   if (kind === LIT) {
-    const next = trie.literalChildText(node, levels[i].text);
-    if (next >= 0) collectContaining(trie, rules, next, levels, i + 1, out);
+    const next = trie.literalChildOfLevels(node, levels, i);
+    if (next >= 0) collectContaining(trie, rules, next, levels, i + trie.levelsOf(next), out);
   }
 }
 

@@ -79,3 +79,43 @@ Deno.test("index: selectors pick their tries; rule lists sit with their nodes", 
   assert.deepEqual(candidates(policy, "pub", "dev-1", "a"), [3]);
   assert.deepEqual(candidates(policy, "sub", "dev-1", "a/b"), []);
 });
+
+Deno.test("index: a chain of single children is one edge that matches whole levels only", () => {
+  const policy = policyOf([
+    { topic: "a/b/c/d", action: "pub+sub", user: "u1" },
+    { topic: "a/b/c/+", action: "sub", user: "u2" },
+    { topic: "a/b/c/d/e/f", action: "pub", user: "u2" },
+    { topic: "a/b/c/d", action: "pub", user: "u2" },
+  ]);
+  assert.deepEqual(candidates(policy, "pub", "u1", "a/b/c/d"), [0]);
+  for (const miss of ["a/b/c", "a/b/c/d/e", "a/b/x/d", "a/bb/c/d", "a/b/c/dd", "a/b/c/d/"]) {
+    assert.deepEqual(candidates(policy, "pub", "u1", miss), [], miss);
+  }
+  for (const miss of ["a/+/c/d", "a/b/#", "a/b/c/+", "+/b/c/d", "#"]) {
+    assert.deepEqual(candidates(policy, "sub", "u1", miss), [], miss);
+  }
+  assert.deepEqual(candidates(policy, "sub", "u1", "a/b/c/d"), [0]);
+  assert.deepEqual(candidates(policy, "sub", "u2", "a/b/c/z"), [1]);
+  assert.deepEqual(candidates(policy, "pub", "u2", "a/b/c/d/e/f"), [2]);
+  assert.deepEqual(candidates(policy, "pub", "u2", "a/b/c/d"), [3]);
+  assert.deepEqual(candidates(policy, "pub", "u2", "a/b/c/d/e"), []);
+});
+
+Deno.test("index: containment follows chained edges only through literal levels", () => {
+  const compiled = compilePolicy(policyOf([
+    { topic: "x/y/z/w", action: "pub", user: "u1" },
+    { topic: "x/+/z/w", action: "pub", user: "u1" },
+    { topic: "x/{$self}/z/w", action: "pub", user: "u1", binding: "k" },
+    { topic: "x/y/#", action: "pub", user: "u1" },
+    { topic: "x/y/z", action: "pub", user: "u1" },
+  ]));
+  const containing = (id: number) => {
+    const out: { id: number }[] = [];
+    compiled.index.containing(compiled.rules[id], PUB, out as never);
+    return out.map((rule) => rule.id).sort((a, b) => a - b);
+  };
+  assert.deepEqual(containing(0), [0, 1, 2, 3]);
+  assert.deepEqual(containing(1), [1]);
+  assert.deepEqual(containing(2), [1, 2]);
+  assert.deepEqual(containing(4), [3, 4]);
+});
