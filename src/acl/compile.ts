@@ -7,9 +7,9 @@ import type { Effect, Policy, PolicyVersion, QoS, Rule, Section } from "./types.
 import { compileTemplate, type Level, TMPL } from "./template.ts";
 import { parseSelector, type Selector } from "./selector.ts";
 import { topicError } from "./topic.ts";
-import { RuleIndex } from "./rule_index.ts";
+import { RuleIndex, type RuleRecords } from "./rule_index.ts";
 import { PUB, SUB } from "./action_bits.ts";
-import { ruleFlags } from "./rule_flags.ts";
+import { FLAG_BITS, ruleFlags } from "./rule_flags.ts";
 
 const NO_TEMPLATES: (number | Level)[] = [];
 
@@ -63,16 +63,15 @@ export class CompiledRule {
 
 const SECTIONS: Section[] = ["global", "rules", "publishers"];
 
-/** Ints per rule in `RuleTable.data`. */
-const RECORD = 8;
-const FLAGS_AND_SECTION = 0; // flags (rule_flags.ts), then the section's number from bit 8
-const INDEX = 1;
-const TOPIC_INDEX = 2;
-const LINE = 3; // -1 when unknown
-const TEMPLATE_AT = 4; // the placeholder level's position; -1 none; MANY_TEMPLATES
-const TEMPLATE_LEVEL = 5; // index in `RuleTable.templateLevels`
-const BINDING = 6; // index in `RuleTable.bindings`, REQUIRE_GRANT bit
-const TEMPLATE_SPAN = 7; // the placeholder level in the topic: first unit, then end << 16
+/** Ints in a rule's record. */
+export const RECORD_INTS = 7;
+const ENTRY = 0; // the rule id, then its flags (rule_flags.ts) in the low FLAG_BITS bits
+const INDEX_SECTION = 1; // the index in its section, then the section's number in 2 bits
+const LINE = 2; // -1 when unknown
+const TEMPLATE_AT = 3; // the placeholder level's position; -1 none; MANY_TEMPLATES
+const TEMPLATE_LEVEL = 4; // index in `RuleTable.templateLevels`
+const BINDING = 5; // index in `RuleTable.bindings`, REQUIRE_GRANT bit
+const TEMPLATE_SPAN = 6; // the placeholder level in the topic: first unit, then end << 16
 
 /** `TEMPLATE_AT` of a rule with two or more placeholder levels (read from its rule object). */
 export const MANY_TEMPLATES = -2;
@@ -86,72 +85,75 @@ function levelStart(levels: Level[], at: number): number {
 }
 
 /**
- * What a decision reads about a rule, in one flat record per rule id (32 bytes, two rules
- * per cache line), with the rule's topic and pointer side by side in `strings`: a decision
- * reads no rule object, which keeps large policies fast (see docs/performance.md). A rule
- * with one placeholder level (the usual case) keeps that level here too; only rules with
- * several are checked through their `CompiledRule`.
+ * What a decision reads about a rule, as a flat record of `RECORD_INTS` ints that the index
+ * stores in the rule list where it finds the rule (so a candidate's record shares the cache
+ * line and page the walk just read), with the rule's topic and pointer side by side in
+ * `strings`: a decision reads no rule object, which keeps large policies fast (see
+ * docs/performance.md). A rule with one placeholder level (the usual case) keeps that level
+ * in its record too; only rules with several are checked through their `CompiledRule`.
  */
-export class RuleTable {
-  readonly data: Int32Array;
+export class RuleTable implements RuleRecords {
+  readonly ints = RECORD_INTS;
   /** Topic then pointer of each rule: `strings[2 * id]`, `strings[2 * id + 1]`. */
   readonly strings: string[];
   /** The distinct placeholder levels of single-placeholder rules. */
   readonly templateLevels: Level[] = [];
   /** The distinct bindings of those rules. */
   readonly bindings: (string | undefined)[] = [];
+  readonly #levelIds = new Map<Level, number>();
+  readonly #bindingIds = new Map<string | undefined, number>();
 
-  constructor(rules: CompiledRule[]) {
-    const data = this.data = new Int32Array(rules.length * RECORD);
+  constructor(private readonly rules: CompiledRule[]) {
     const strings = this.strings = new Array(rules.length * 2);
-    const levelIds = new Map<Level, number>();
-    const bindingIds = new Map<string | undefined, number>();
     for (const rule of rules) {
-      const at = rule.id * RECORD;
-      data[at + FLAGS_AND_SECTION] = ruleFlags(rule) | SECTIONS.indexOf(rule.section) << 8;
-      data[at + INDEX] = rule.index;
-      data[at + TOPIC_INDEX] = rule.topicIndex;
-      data[at + LINE] = rule.line ?? -1;
-      data[at + TEMPLATE_AT] = -1;
       strings[2 * rule.id] = rule.topic;
       strings[2 * rule.id + 1] = rule.pointer;
-      const templates = rule.templates;
-      if (templates.length > 2) data[at + TEMPLATE_AT] = MANY_TEMPLATES;
-      else if (templates.length === 2) {
-        const position = templates[0] as number;
-        const level = templates[1] as Level;
-        let levelId = levelIds.get(level);
-        if (levelId === undefined) {
-          levelIds.set(level, levelId = this.templateLevels.length);
-          this.templateLevels.push(level);
-        }
-        let bindingId = bindingIds.get(rule.binding);
-        if (bindingId === undefined) {
-          bindingIds.set(rule.binding, bindingId = this.bindings.length);
-          this.bindings.push(rule.binding);
-        }
-        const start = levelStart(rule.levels, position);
-        data[at + TEMPLATE_AT] = position;
-        data[at + TEMPLATE_LEVEL] = levelId;
-        data[at + BINDING] = bindingId | (rule.requireGrant ? REQUIRE_GRANT : 0);
-        data[at + TEMPLATE_SPAN] = start | (start + level.text.length) << 16;
-      }
     }
   }
 
-  /** The rule's flags (see rule_flags.ts). */
-  flags(id: number): number {
-    return this.data[id * RECORD + FLAGS_AND_SECTION] & 0xff;
+  /** Writes rule `id`'s record into `data` at `at`. */
+  write(id: number, data: Int32Array, at: number): void {
+    const rule = this.rules[id];
+    data[at + ENTRY] = (id << FLAG_BITS) | ruleFlags(rule);
+    data[at + INDEX_SECTION] = (rule.index << 2) | SECTIONS.indexOf(rule.section);
+    data[at + LINE] = rule.line ?? -1;
+    data[at + TEMPLATE_AT] = -1;
+    const templates = rule.templates;
+    if (templates.length > 2) data[at + TEMPLATE_AT] = MANY_TEMPLATES;
+    else if (templates.length === 2) {
+      const position = templates[0] as number;
+      const level = templates[1] as Level;
+      let levelId = this.#levelIds.get(level);
+      if (levelId === undefined) {
+        this.#levelIds.set(level, levelId = this.templateLevels.length);
+        this.templateLevels.push(level);
+      }
+      let bindingId = this.#bindingIds.get(rule.binding);
+      if (bindingId === undefined) {
+        this.#bindingIds.set(rule.binding, bindingId = this.bindings.length);
+        this.bindings.push(rule.binding);
+      }
+      const start = levelStart(rule.levels, position);
+      data[at + TEMPLATE_AT] = position;
+      data[at + TEMPLATE_LEVEL] = levelId;
+      data[at + BINDING] = bindingId | (rule.requireGrant ? REQUIRE_GRANT : 0);
+      data[at + TEMPLATE_SPAN] = start | (start + level.text.length) << 16;
+    }
+  }
+
+  /** The rule's id. */
+  id(data: Int32Array, at: number): number {
+    return data[at + ENTRY] >> FLAG_BITS;
   }
 
   /** The rule's section. */
-  section(id: number): Section {
-    return SECTIONS[this.data[id * RECORD + FLAGS_AND_SECTION] >> 8];
+  section(data: Int32Array, at: number): Section {
+    return SECTIONS[data[at + INDEX_SECTION] & 3];
   }
 
   /** The rule's index in its section. */
-  index(id: number): number {
-    return this.data[id * RECORD + INDEX];
+  index(data: Int32Array, at: number): number {
+    return data[at + INDEX_SECTION] >> 2;
   }
 
   /** The rule's topic as written. */
@@ -165,39 +167,39 @@ export class RuleTable {
   }
 
   /** The rule's line in its file, or null. */
-  line(id: number): number | null {
-    const line = this.data[id * RECORD + LINE];
+  line(data: Int32Array, at: number): number | null {
+    const line = data[at + LINE];
     return line < 0 ? null : line;
   }
 
   /** Position of the rule's placeholder level; -1 without one; `MANY_TEMPLATES`. */
-  templateAt(id: number): number {
-    return this.data[id * RECORD + TEMPLATE_AT];
+  templateAt(data: Int32Array, at: number): number {
+    return data[at + TEMPLATE_AT];
   }
 
   /** The placeholder level of a rule with exactly one. */
-  templateLevel(id: number): Level {
-    return this.templateLevels[this.data[id * RECORD + TEMPLATE_LEVEL]];
+  templateLevel(data: Int32Array, at: number): Level {
+    return this.templateLevels[data[at + TEMPLATE_LEVEL]];
   }
 
   /** The binding of a rule with exactly one placeholder level. */
-  binding(id: number): string | undefined {
-    return this.bindings[this.data[id * RECORD + BINDING] & (REQUIRE_GRANT - 1)];
+  binding(data: Int32Array, at: number): string | undefined {
+    return this.bindings[data[at + BINDING] & (REQUIRE_GRANT - 1)];
   }
 
   /** Whether a rule with exactly one placeholder level has `require_grant`. */
-  requireGrant(id: number): boolean {
-    return (this.data[id * RECORD + BINDING] & REQUIRE_GRANT) !== 0;
+  requireGrant(data: Int32Array, at: number): boolean {
+    return (data[at + BINDING] & REQUIRE_GRANT) !== 0;
   }
 
   /** Where the placeholder level of a rule with exactly one starts in its topic. */
-  templateStart(id: number): number {
-    return this.data[id * RECORD + TEMPLATE_SPAN] & 0xffff;
+  templateStart(data: Int32Array, at: number): number {
+    return data[at + TEMPLATE_SPAN] & 0xffff;
   }
 
   /** Where that level ends in the topic. */
-  templateEnd(id: number): number {
-    return this.data[id * RECORD + TEMPLATE_SPAN] >>> 16;
+  templateEnd(data: Int32Array, at: number): number {
+    return data[at + TEMPLATE_SPAN] >>> 16;
   }
 }
 
@@ -350,11 +352,12 @@ export function compilePolicy(policy: Policy, options: CompileOptions = {}): Com
       ),
     );
   }
+  const table = new RuleTable(rules);
   return {
     version: policy.version,
     default: policy.default,
     rules,
-    table: new RuleTable(rules),
-    index: new RuleIndex(rules),
+    table,
+    index: new RuleIndex(rules, table),
   };
 }

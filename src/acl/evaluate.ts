@@ -50,14 +50,20 @@ const scratch: number[] = [];
 let granted = 0;
 let firstDeny = -1;
 let firstAllow = -1;
+/** Where the records of `firstDeny` and `firstAllow` are (fast path only). */
+let firstDenyAt = -1;
+let firstAllowAt = -1;
 let bestQos = -1;
 
-/** Folds an applying rule into the decision being made: deny wins, then document order. */
-function consider(id: number, deny: boolean): void {
+/**
+ * Folds an applying rule (its record at `at`, on the fast path) into the decision being
+ * made: deny wins, then document order.
+ */
+function consider(id: number, deny: boolean, at: number): void {
   if (deny) {
-    if (firstDeny < 0 || id < firstDeny) firstDeny = id;
+    if (firstDeny < 0 || id < firstDeny) [firstDeny, firstDenyAt] = [id, at];
   } else {
-    if (firstAllow < 0 || id < firstAllow) firstAllow = id;
+    if (firstAllow < 0 || id < firstAllow) [firstAllow, firstAllowAt] = [id, at];
     if (granted > bestQos) bestQos = granted;
   }
 }
@@ -79,16 +85,17 @@ function checkRule(rule: CompiledRule, action: number, request: AclRequest): num
  */
 function checkCandidate(
   policy: CompiledPolicy,
-  id: number,
+  records: Int32Array,
+  at: number,
   flags: number,
   action: number,
   request: AclRequest,
 ): number {
   if (flags & TEMPLATE_FLAG) {
     const table = policy.table;
-    const at = table.templateAt(id);
-    if (at === MANY_TEMPLATES) {
-      const rule = policy.rules[id];
+    const position = table.templateAt(records, at);
+    if (position === MANY_TEMPLATES) {
+      const rule = policy.rules[table.id(records, at)];
       state.binding = rule.binding;
       state.requireGrant = rule.requireGrant;
       const templates = rule.templates;
@@ -102,9 +109,9 @@ function checkCandidate(
         if (status !== MATCH) return status;
       }
     } else {
-      state.binding = table.binding(id);
-      state.requireGrant = table.requireGrant(id);
-      const status = matchTemplateLevel(table.templateLevel(id), view, at, state);
+      state.binding = table.binding(records, at);
+      state.requireGrant = table.requireGrant(records, at);
+      const status = matchTemplateLevel(table.templateLevel(records, at), view, position, state);
       if (status !== MATCH) return status;
     }
   }
@@ -163,17 +170,18 @@ export function evaluate(
         effect: rule.effect,
         why: explain(rule, status, request),
       });
-      if (status === MATCH) consider(rule.id, rule.effect === "deny");
+      if (status === MATCH) consider(rule.id, rule.effect === "deny", -1);
     }
   } else {
     scratch.length = 0;
     policy.index.candidates(action, request.client.username, view, scratch);
+    const records = policy.index.records(action);
     for (let k = 0; k < scratch.length; k++) {
-      const entry = scratch[k];
-      const id = entry >> FLAG_BITS;
+      const at = scratch[k];
+      const entry = records[at];
       const flags = entry & ((1 << FLAG_BITS) - 1);
-      if (checkCandidate(policy, id, flags, action, request) === MATCH) {
-        consider(id, (flags & DENY_FLAG) !== 0);
+      if (checkCandidate(policy, records, at, flags, action, request) === MATCH) {
+        consider(entry >> FLAG_BITS, (flags & DENY_FLAG) !== 0, at);
       }
     }
     scratch.length = 0;
@@ -184,7 +192,7 @@ export function evaluate(
     decision = {
       decision: "deny",
       reason: "deny_rule",
-      matched: matched(policy, firstDeny),
+      matched: matched(policy, action, firstDeny, firstDenyAt),
       granted_qos: null,
       default: policy.default,
     };
@@ -192,7 +200,7 @@ export function evaluate(
     decision = {
       decision: "allow",
       reason: "rule",
-      matched: matched(policy, firstAllow),
+      matched: matched(policy, action, firstAllow, firstAllowAt),
       granted_qos: bestQos as QoS,
       default: policy.default,
     };
@@ -230,28 +238,41 @@ function invalid(policy: CompiledPolicy, detail: string, options?: EvaluateOptio
   return decision;
 }
 
-function matched(policy: CompiledPolicy, id: number): MatchedRule {
+/** The matched rule `id`, from its record at `at` (or, from the trace path, its rule object). */
+function matched(policy: CompiledPolicy, action: number, id: number, at: number): MatchedRule {
   const table = policy.table;
   const topic = table.topic(id);
+  if (at < 0) {
+    const rule = policy.rules[id];
+    state.binding = rule.binding;
+    state.requireGrant = rule.requireGrant;
+    return {
+      section: rule.section,
+      index: rule.index,
+      pointer: table.pointer(id),
+      line: rule.line,
+      topic,
+      resolved_topic: rule.hasTemplate ? resolvedTopic(rule.levels, view, state) ?? topic : topic,
+    };
+  }
+  const records = policy.index.records(action);
   let resolved = topic;
-  if (table.flags(id) & TEMPLATE_FLAG) {
-    const at = table.templateAt(id);
-    if (at === MANY_TEMPLATES) {
-      const rule = policy.rules[id];
-      state.binding = rule.binding;
-      state.requireGrant = rule.requireGrant;
-      resolved = resolvedTopic(rule.levels, view, state) ?? topic;
-    } else {
-      // The rule matched, so its placeholder level resolved to the request's level.
-      resolved = topic.slice(0, table.templateStart(id)) + view.level(at) +
-        topic.slice(table.templateEnd(id));
-    }
+  const position = table.templateAt(records, at);
+  if (position === MANY_TEMPLATES) {
+    const rule = policy.rules[id];
+    state.binding = rule.binding;
+    state.requireGrant = rule.requireGrant;
+    resolved = resolvedTopic(rule.levels, view, state) ?? topic;
+  } else if (position >= 0) {
+    // The rule matched, so its placeholder level resolved to the request's level.
+    resolved = topic.slice(0, table.templateStart(records, at)) + view.level(position) +
+      topic.slice(table.templateEnd(records, at));
   }
   return {
-    section: table.section(id),
-    index: table.index(id),
+    section: table.section(records, at),
+    index: table.index(records, at),
     pointer: table.pointer(id),
-    line: table.line(id),
+    line: table.line(records, at),
     topic,
     resolved_topic: resolved,
   };

@@ -13,7 +13,15 @@ import { PUB, SUB } from "./action_bits.ts";
 import { HASH, type Level, LIT, PLUS } from "./template.ts";
 import { ANY, EXACT } from "./selector.ts";
 import { levelHash, levelKey, type TopicView } from "./topic_view.ts";
-import { FLAG_BITS, ruleFlags } from "./rule_flags.ts";
+import { FLAG_BITS } from "./rule_flags.ts";
+
+/** Writes the records the index keeps in its rule lists. */
+export interface RuleRecords {
+  /** Ints per record; the first is the rule id shifted left by FLAG_BITS, then its flags. */
+  readonly ints: number;
+  /** Writes rule `id`'s record into `data` at `at`. */
+  write(id: number, data: Int32Array, at: number): void;
+}
 
 /** A trie node while the index is built. */
 class BuildNode {
@@ -149,13 +157,16 @@ function edgesOf(node: BuildNode): Edge[] {
 /** Tries frozen into one array (a root has no label; a literal child's offset is never 0). */
 class FrozenTrie {
   readonly data: Int32Array;
+  /** Ints per rule record in the lists. */
+  readonly recordInts: number;
 
   /**
    * Freezes the tries under `roots` into one array, setting each build node's `offset`. A
-   * node's rule lists follow its children (a count, then `entry(id)` for each rule: the id
-   * with the rule's flags), so a node and its rules usually share a cache line.
+   * node's rule lists follow its children (a count, then each rule's record), so a node and
+   * its rules usually share a cache line.
    */
-  constructor(roots: BuildNode[], entry: (id: number) => number) {
+  constructor(roots: BuildNode[], records: RuleRecords) {
+    const ints = this.recordInts = records.ints;
     const order: BuildNode[] = [];
     const labels: (Edge | null)[] = [];
     const edges: Edge[][] = [];
@@ -168,8 +179,8 @@ class FrozenTrie {
       const children = edgesOf(node);
       edges.push(children);
       size += FIELD_AT[fieldBits(node)] + childInts(children.length);
-      if (node.hash) size += node.hash.length + 1;
-      if (node.end) size += node.end.length + 1;
+      if (node.hash) size += node.hash.length * ints + 1;
+      if (node.end) size += node.end.length * ints + 1;
       if (node.template) visit(node.template, null);
       if (node.plus) visit(node.plus, null);
       for (const edge of children) visit(edge.child, edge);
@@ -197,7 +208,10 @@ class FrozenTrie {
       const writeList = (ids: number[]) => {
         const start = listAt;
         data[listAt++] = ids.length;
-        for (const id of ids) data[listAt++] = entry(id);
+        for (const id of ids) {
+          records.write(id, data, listAt);
+          listAt += ints;
+        }
         return start;
       };
       const slots = hashed ? -tableSize(children.length) : children.length;
@@ -336,17 +350,18 @@ const HASH_CHAR = 35;
  */
 function collect(trie: FrozenTrie, start: number, view: TopicView, from: number, out: number[]) {
   const data = trie.data;
+  const ints = trie.recordInts;
   const dollar = view.startsWithDollar();
   let node = start;
   for (let i = from;; i++) {
     const hashList = field(data, node, HAS_HASH);
     if (hashList >= 0 && !(i === 0 && dollar)) {
-      for (let k = 1; k <= data[hashList]; k++) out.push(data[hashList + k]);
+      for (let k = 0; k < data[hashList]; k++) out.push(hashList + 1 + k * ints);
     }
     if (i === view.count) {
       const endList = field(data, node, HAS_END);
       if (endList >= 0) {
-        for (let k = 1; k <= data[endList]; k++) out.push(data[endList + k]);
+        for (let k = 0; k < data[endList]; k++) out.push(endList + 1 + k * ints);
       }
       return;
     }
@@ -354,7 +369,7 @@ function collect(trie: FrozenTrie, start: number, view: TopicView, from: number,
     if (view.isChar(i, HASH_CHAR)) {
       const plusHash = plus >= 0 ? field(data, plus, HAS_HASH) : -1;
       if (i === 0 && plusHash >= 0) {
-        for (let k = 1; k <= data[plusHash]; k++) out.push(data[plusHash + k]);
+        for (let k = 0; k < data[plusHash]; k++) out.push(plusHash + 1 + k * ints);
       }
       return;
     }
@@ -381,7 +396,9 @@ function collectContaining(
   const { data } = trie;
   const push = (list: number) => {
     if (list >= 0) {
-      for (let k = 1; k <= data[list]; k++) out.push(rules[data[list + k] >> FLAG_BITS]);
+      for (let k = 0; k < data[list]; k++) {
+        out.push(rules[data[list + 1 + k * trie.recordInts] >> FLAG_BITS]);
+      }
     }
   };
   push(field(data, node, HAS_HASH));
@@ -404,6 +421,8 @@ function collectContaining(
     if (next >= 0) collectContaining(trie, rules, next, levels, i + trie.levelsOf(next), out);
   }
 }
+
+const EMPTY = new Int32Array(0);
 
 /** Usernames whose selector tries are remembered per action index. */
 const ROOTS_CACHE_LIMIT = 65_536;
@@ -455,14 +474,14 @@ class ActionIndex {
   }
 
   /** Freezes every selector's trie into one flat array and drops the build objects. */
-  freeze(entry: (id: number) => number): void {
+  freeze(records: RuleRecords): void {
     const building = this.#building!;
     this.#building = null;
     const roots: BuildNode[] = [];
     if (building.any) roots.push(building.any);
     for (const root of building.exact.values()) roots.push(root);
     for (const root of building.prefix.values()) roots.push(root);
-    this.#trie = new FrozenTrie(roots, entry);
+    this.#trie = new FrozenTrie(roots, records);
     if (building.any) this.#any = building.any.offset;
     for (const [name, root] of building.exact) this.#exact.set(name, root.offset);
     for (const [name, root] of building.prefix) this.#prefix.set(name, root.offset);
@@ -497,6 +516,11 @@ class ActionIndex {
     return at;
   }
 
+  /** The trie's array, whose rule lists hold the records `candidates` points at. */
+  get records(): Int32Array {
+    return this.#trie?.data ?? EMPTY;
+  }
+
   candidates(username: string, view: TopicView, out: number[]) {
     if (!this.#trie) return;
     const at = this.#rootsAt(username);
@@ -519,22 +543,30 @@ export class RuleIndex {
   readonly #pub = new ActionIndex();
   readonly #sub = new ActionIndex();
 
-  /** Indexes `rules` (ids are their positions in the array). */
-  constructor(private readonly rules: CompiledRule[]) {
+  /**
+   * Indexes `rules` (ids are their positions in the array), keeping each rule's record, as
+   * `records` writes it, in the rule lists.
+   */
+  constructor(private readonly rules: CompiledRule[], records: RuleRecords) {
     for (const rule of rules) {
       if (rule.actions & PUB) this.#pub.add(rule);
       if (rule.actions & SUB) this.#sub.add(rule);
     }
-    const entry = (id: number) => (id << FLAG_BITS) | ruleFlags(rules[id]);
-    this.#pub.freeze(entry);
-    this.#sub.freeze(entry);
+    this.#pub.freeze(records);
+    this.#sub.freeze(records);
+  }
+
+  /** The array holding the records of `action`'s candidates. */
+  records(action: number): Int32Array {
+    return (action === PUB ? this.#pub : this.#sub).records;
   }
 
   /**
    * Appends to `out` the rules covering `action` whose selector selects `username` and whose
-   * topic matches the topic (or contains the filter) in `view`, each as `id << FLAG_BITS |
-   * flags`: exactly, for rules without placeholders; for rules with placeholders, as far as
-   * their other levels decide (the matcher checks their placeholder levels).
+   * topic matches the topic (or contains the filter) in `view`, each as the offset of its
+   * record in `records(action)`: exactly, for rules without placeholders; for rules with
+   * placeholders, as far as their other levels decide (the matcher checks their placeholder
+   * levels).
    */
   candidates(action: number, username: string, view: TopicView, out: number[]): void {
     (action === PUB ? this.#pub : this.#sub).candidates(username, view, out);

@@ -11,8 +11,10 @@ function candidates(policy: Policy, action: "pub" | "sub", username: string, top
   const view = new TopicView();
   assert.ok(scanTopic(view, topic, action === "pub" ? "name" : "filter"), topic);
   const out: number[] = [];
-  compiled.index.candidates(action === "pub" ? PUB : SUB, username, view, out);
-  return out.map((entry) => entry >> FLAG_BITS).sort((a, b) => a - b);
+  const bit = action === "pub" ? PUB : SUB;
+  compiled.index.candidates(bit, username, view, out);
+  const records = compiled.index.records(bit);
+  return out.map((at) => records[at] >> FLAG_BITS).sort((a, b) => a - b);
 }
 
 const policyOf = (rules: Rule[]): Policy => ({ version: "2.2", default: "deny", rules });
