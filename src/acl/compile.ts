@@ -73,6 +73,9 @@ const TEMPLATE_LEVEL = 4; // index in `RuleTable.templateLevels`
 const BINDING = 5; // index in `RuleTable.bindings`, REQUIRE_GRANT bit
 const TEMPLATE_SPAN = 6; // the placeholder level in the topic: first unit, then end << 16
 
+/** Rules (publisher topics counted one by one) whose ids fit a record beside their flags. */
+const MAX_RULES = (1 << (31 - FLAG_BITS)) - 1;
+
 /** `TEMPLATE_AT` of a rule with two or more placeholder levels (read from its rule object). */
 export const MANY_TEMPLATES = -2;
 const REQUIRE_GRANT = 1 << 30;
@@ -351,6 +354,10 @@ export function compilePolicy(policy: Policy, options: CompileOptions = {}): Com
         template.levels.some((level) => level.kind === TMPL),
       ),
     );
+  }
+  if (rules.length > MAX_RULES) {
+    // Far beyond what a 32 MiB policy file can hold; a record could not name the rule.
+    throw new PolicyCompileError("", `a policy may hold at most ${MAX_RULES} rules`);
   }
   const table = new RuleTable(rules);
   return {
