@@ -20,6 +20,7 @@ import { validatePolicyText } from "../src/acl/validate.ts";
 import type { AclRequest, Policy } from "../src/acl/types.ts";
 import { referenceEvaluate } from "../tests/acl/support/reference_evaluator.ts";
 import { realisticPolicy, realisticRequests } from "./support/realistic_policy.ts";
+import { SIMULATE_ARGS } from "./support/simulate_command.ts";
 
 const quick = Deno.args.includes("--quick");
 const SIZES = [10, 1_000, 10_000, 100_000];
@@ -89,24 +90,7 @@ async function startupRatio(runs: number): Promise<{ empty: number; simulate: nu
   const empty = await Deno.makeTempFile({ suffix: ".ts" });
   await Deno.writeTextFile(empty, 'console.log("ok");\n');
   const main = new URL("../main.ts", import.meta.url).pathname;
-  const policy = new URL("../examples/agent-card.json", import.meta.url).pathname;
-  const simulate = [
-    "run",
-    "-A",
-    main,
-    "acl",
-    "simulate",
-    "--policy",
-    policy,
-    "--username",
-    "scout",
-    "--claim",
-    "agent_id=scout",
-    "--action",
-    "pub",
-    "--topic",
-    "agents/scout/card",
-  ];
+  const simulate = ["run", "-A", main, ...SIMULATE_ARGS];
   const a: number[] = [];
   const b: number[] = [];
   for (let i = 0; i < 3; i++) {

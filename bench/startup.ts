@@ -11,23 +11,10 @@
 import { parseArgs } from "node:util";
 import { buildBundle } from "../scripts/build_bundle.ts";
 import { buildNpmPackage } from "../scripts/build_npm.ts";
+import { SIMULATE_ARGS } from "./support/simulate_command.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const WORK = `${ROOT}build/bench/startup`;
-const SIMULATE = [
-  "acl",
-  "simulate",
-  "--policy",
-  `${ROOT}examples/agent-card.json`,
-  "--username",
-  "scout",
-  "--claim",
-  "agent_id=scout",
-  "--action",
-  "pub",
-  "--topic",
-  "agents/scout/card",
-];
 
 async function run(command: string, args: string[], cwd = WORK): Promise<string> {
   const result = await new Deno.Command(command, { args, cwd, stdout: "piped", stderr: "piped" })
@@ -79,9 +66,9 @@ async function main(): Promise<void> {
     ["source --version", [deno, "run", "-A", `${ROOT}main.ts`, "--version"]],
     ["bundle --version", [deno, "run", "-A", "--no-config", bundle, "--version"]],
     ["npm --version", [npmBin, "--version"]],
-    ["source simulate", [deno, "run", "-A", `${ROOT}main.ts`, ...SIMULATE]],
-    ["bundle simulate", [deno, "run", "-A", "--no-config", bundle, ...SIMULATE]],
-    ["npm simulate", [npmBin, ...SIMULATE]],
+    ["source simulate", [deno, "run", "-A", `${ROOT}main.ts`, ...SIMULATE_ARGS]],
+    ["bundle simulate", [deno, "run", "-A", "--no-config", bundle, ...SIMULATE_ARGS]],
+    ["npm simulate", [npmBin, ...SIMULATE_ARGS]],
   ];
   // Every variant works before it is timed.
   for (const [, [command, ...args]] of variants) await run(command, args, ROOT);

@@ -61,9 +61,15 @@ let bestQos = -1;
  */
 function consider(id: number, deny: boolean, at: number): void {
   if (deny) {
-    if (firstDeny < 0 || id < firstDeny) [firstDeny, firstDenyAt] = [id, at];
+    if (firstDeny < 0 || id < firstDeny) {
+      firstDeny = id;
+      firstDenyAt = at;
+    }
   } else {
-    if (firstAllow < 0 || id < firstAllow) [firstAllow, firstAllowAt] = [id, at];
+    if (firstAllow < 0 || id < firstAllow) {
+      firstAllow = id;
+      firstAllowAt = at;
+    }
     if (granted > bestQos) bestQos = granted;
   }
 }
