@@ -1,16 +1,26 @@
 /**
  * Runs the whole test suite and ends with one line CI reads: `N passed, N failed`.
  * Checks first that the programs the end-to-end tests drive are installed (installing the
- * Debian packages when run as root with apt-get, as on CI). Extra arguments go to `deno test`.
+ * Debian packages when run as root with apt-get, as on CI). A watchdog stops a run that
+ * hangs: when no test has finished for `--stall-timeout` seconds, or the run passes
+ * `--deadline` seconds, it kills `deno test` with everything it started, names the tests
+ * still running, and counts them as failed. Other arguments go to `deno test`.
  *
- * Usage: deno run -A scripts/run_tests.ts [deno test arguments]
+ * Usage: deno run -A scripts/run_tests.ts [--stall-timeout=S] [--deadline=S] [deno test args]
  */
+
+import { parseTestOutput, type TestOutput } from "./test_output.ts";
 
 const REQUIRED = [
   { program: "chromium", pkg: "chromium", why: "browser login tests" },
   { program: "mosquitto_pub", pkg: "mosquitto-clients", why: "MQTT client tests" },
   { program: "mosquitto_sub", pkg: "mosquitto-clients", why: "MQTT client tests" },
 ];
+
+/** No single test takes a minute here; five without any result is a hang. */
+const DEFAULT_STALL_SECONDS = 300;
+/** The suite takes one to two minutes; CI's whole run must stay under fifteen. */
+const DEFAULT_DEADLINE_SECONDS = 720;
 
 async function found(program: string): Promise<boolean> {
   const result = await new Deno.Command("sh", {
@@ -47,35 +57,111 @@ async function ensurePrograms(): Promise<void> {
   Deno.exit(1);
 }
 
-// deno-lint-ignore no-control-regex
-const ANSI = /\u001b\[[0-9;]*m/g;
+interface Options {
+  stallSeconds: number;
+  deadlineSeconds: number;
+  denoArgs: string[];
+}
 
-async function main(): Promise<number> {
-  await ensurePrograms();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["test", "-A", "--parallel", ...Deno.args],
+function parseOptions(args: string[]): Options {
+  const options = {
+    stallSeconds: DEFAULT_STALL_SECONDS,
+    deadlineSeconds: DEFAULT_DEADLINE_SECONDS,
+    denoArgs: [] as string[],
+  };
+  for (const arg of args) {
+    const match = arg.match(/^--(stall-timeout|deadline)=(.*)$/);
+    if (!match) {
+      options.denoArgs.push(arg);
+      continue;
+    }
+    const seconds = Number(match[2]);
+    if (!Number.isFinite(seconds) || seconds <= 0) {
+      console.error(
+        `run_tests: --${match[1]} expects a number of seconds above 0, got "${match[2]}"`,
+      );
+      Deno.exit(2);
+    }
+    if (match[1] === "deadline") options.deadlineSeconds = seconds;
+    else options.stallSeconds = seconds;
+  }
+  return options;
+}
+
+/** `deno test` in a session of its own, so that a hang can be killed with its children. */
+function spawnDenoTest(args: string[], ownGroup: boolean): Deno.ChildProcess {
+  const test = [Deno.execPath(), "test", "-A", "--parallel", ...args];
+  const [command, ...rest] = ownGroup ? ["setsid", ...test] : test;
+  return new Deno.Command(command, {
+    args: rest,
     stdout: "piped",
     stderr: "inherit",
     env: { NO_COLOR: "1" },
   }).spawn();
-  let tail = "";
+}
+
+function killAll(child: Deno.ChildProcess, ownGroup: boolean): void {
+  try {
+    Deno.kill(ownGroup ? -child.pid : child.pid, "SIGKILL");
+  } catch { /* already gone */ }
+}
+
+function hangReport(why: string, output: TestOutput): string {
+  const running = output.running.length > 0
+    ? `Still running: ${output.running.map((name) => `"${name}"`).join(", ")}.`
+    : "deno test had not reported which test was running.";
+  return `run_tests: ${why}; stopped deno test and the processes it started. ${running}`;
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(Deno.args);
+  await ensurePrograms();
+  const ownGroup = await found("setsid");
+  const child = spawnDenoTest(options.denoArgs, ownGroup);
+  const stopOnSignal = () => killAll(child, ownGroup);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, stopOnSignal);
+
+  let text = "";
+  let output = parseTestOutput("");
+  let lastResultAt = Date.now();
+  let hang: string | undefined;
+  const started = Date.now();
+  const watchdog = setInterval(() => {
+    const now = Date.now();
+    if (now - lastResultAt > options.stallSeconds * 1000) {
+      hang = `no test finished in the last ${options.stallSeconds} s`;
+    } else if (now - started > options.deadlineSeconds * 1000) {
+      hang = `the tests ran past the ${options.deadlineSeconds} s deadline`;
+    }
+    if (hang) {
+      clearInterval(watchdog);
+      killAll(child, ownGroup);
+    }
+  }, 250);
+
   const decoder = new TextDecoder();
   for await (const chunk of child.stdout) {
     await Deno.stdout.write(chunk);
-    tail = (tail + decoder.decode(chunk, { stream: true })).slice(-4000);
+    text += decoder.decode(chunk, { stream: true });
+    const next = parseTestOutput(text);
+    if (next.passed + next.failed > output.passed + output.failed) lastResultAt = Date.now();
+    output = next;
   }
   const status = await child.status;
-  const summary = [
-    ...tail.replace(ANSI, "").matchAll(
-      /^(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/gm,
-    ),
-  ].at(-1);
-  if (!summary) {
+  clearInterval(watchdog);
+
+  if (hang) {
+    console.error(hangReport(hang, output));
+    const stuck = Math.max(1, output.running.length);
+    console.log(`${output.passed} passed, ${output.failed + stuck} failed`);
+    return 1;
+  }
+  if (!output.summary) {
     console.log("0 passed, 1 failed");
     console.error("deno test ended without its summary line (exit code " + status.code + ")");
     return status.code === 0 ? 1 : status.code;
   }
-  console.log(`${summary[1]} passed, ${summary[2]} failed`);
+  console.log(`${output.summary.passed} passed, ${output.summary.failed} failed`);
   return status.code;
 }
 

@@ -1,0 +1,53 @@
+/**
+ * Reads `deno test` output as it streams: results so far, tests reported as still running,
+ * and the final summary line. `scripts/run_tests.ts` uses it for CI's `N passed, N failed`
+ * line and to name the tests a hang left running.
+ */
+
+/** What `deno test` has reported so far. */
+export interface TestOutput {
+  /** Tests (not steps) reported `ok`. */
+  passed: number;
+  /** Tests (not steps) reported `FAILED`. */
+  failed: number;
+  /** Tests reported as "has been running for over …" with no result yet. */
+  running: string[];
+  /** The counts of deno's closing `ok | N passed | N failed` line, once printed. */
+  summary?: { passed: number; failed: number };
+}
+
+// deno-lint-ignore no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+const RESULT = /^(?:\.\/\S+ => )?(.+?) \.\.\. (ok|FAILED|ignored)(?: \([^)]*\))?$/;
+const RUNNING = /'(.+)' has been running for over/;
+const SUMMARY = /^(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/;
+
+/**
+ * Parses complete lines of `deno test` output. A result line whose name holds " ... " is a
+ * step (`parent ... step ... ok`) and is not counted, as deno's own summary does not.
+ */
+export function parseTestOutput(text: string): TestOutput {
+  const output: TestOutput = { passed: 0, failed: 0, running: [] };
+  const running = new Set<string>();
+  const lines = text.replace(ANSI, "").split("\n");
+  lines.pop();
+  for (const line of lines) {
+    const summary = line.match(SUMMARY);
+    if (summary) {
+      output.summary = { passed: Number(summary[1]), failed: Number(summary[2]) };
+      continue;
+    }
+    const stuck = line.match(RUNNING);
+    if (stuck) {
+      running.add(stuck[1]);
+      continue;
+    }
+    const result = line.match(RESULT);
+    if (!result || result[1].includes(" ... ")) continue;
+    running.delete(result[1]);
+    if (result[2] === "ok") output.passed++;
+    else if (result[2] === "FAILED") output.failed++;
+  }
+  output.running = [...running];
+  return output;
+}

@@ -1,0 +1,106 @@
+/**
+ * The test wrapper CI runs: its `N passed, N failed` line from deno's real counts, and its
+ * watchdog, which stops a hanging run with everything it started.
+ */
+
+import assert from "node:assert/strict";
+import { parseTestOutput } from "../../scripts/test_output.ts";
+
+const WRAPPER = new URL("../../scripts/run_tests.ts", import.meta.url).pathname;
+const FIXTURES = new URL("./fixtures/run_tests/", import.meta.url).pathname;
+
+async function runWrapper(args: string[], env: Record<string, string> = {}) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", WRAPPER, ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  const stdout = decoder.decode(output.stdout);
+  return {
+    code: output.code,
+    stdout,
+    lastLine: stdout.trimEnd().split("\n").at(-1),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+async function processGone(pid: number): Promise<boolean> {
+  for (let tries = 0; tries < 40; tries++) {
+    try {
+      const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return true;
+    } catch {
+      return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
+
+Deno.test("run_tests: the last line is deno's own counts, and a failure keeps exit 1", async () => {
+  const run = await runWrapper([`${FIXTURES}passes.ts`, `${FIXTURES}fails.ts`]);
+  assert.equal(run.lastLine, "2 passed, 1 failed");
+  assert.equal(run.code, 1);
+  const green = await runWrapper([`${FIXTURES}passes.ts`]);
+  assert.equal(green.lastLine, "2 passed, 0 failed");
+  assert.equal(green.code, 0);
+});
+
+Deno.test("run_tests: a hanging test is stopped with its children and counted as failed", async () => {
+  const pidFile = await Deno.makeTempFile({ prefix: "cloudsignal-hang-" });
+  try {
+    const run = await runWrapper(
+      ["--stall-timeout=3", `${FIXTURES}passes.ts`, `${FIXTURES}fails.ts`, `${FIXTURES}hangs.ts`],
+      { HANG_PID_FILE: pidFile },
+    );
+    assert.equal(run.lastLine, "2 passed, 2 failed");
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /no test finished in the last 3 s; stopped deno test/);
+    const pid = Number(await Deno.readTextFile(pidFile));
+    assert.ok(pid > 0, "the hanging test started its child");
+    assert.ok(await processGone(pid), `the hanging test's child ${pid} was left running`);
+  } finally {
+    await Deno.remove(pidFile);
+  }
+});
+
+Deno.test("run_tests: the deadline stops a run whose tests keep finishing too slowly", async () => {
+  const pidFile = await Deno.makeTempFile({ prefix: "cloudsignal-hang-" });
+  try {
+    const run = await runWrapper(
+      ["--deadline=3", "--stall-timeout=600", `${FIXTURES}hangs.ts`],
+      { HANG_PID_FILE: pidFile },
+    );
+    assert.equal(run.lastLine, "0 passed, 1 failed");
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /the tests ran past the 3 s deadline/);
+  } finally {
+    await Deno.remove(pidFile);
+  }
+});
+
+Deno.test("run_tests: bad watchdog options are usage errors", async () => {
+  const run = await runWrapper(["--deadline=soon"]);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /--deadline expects a number of seconds above 0, got "soon"/);
+  assert.equal(run.stdout, "");
+});
+
+Deno.test("test output: results, steps, tests still running, and the summary", () => {
+  const text = [
+    "./tests/a_test.ts => adds ... ok (3ms)",
+    "./tests/a_test.ts => with steps ... first ... ok (1ms)",
+    "./tests/a_test.ts => with steps ... ok (5ms)",
+    "'slow one' has been running for over (1m0s)",
+    "'stuck' has been running for over (1m0s)",
+    "./tests/b_test.ts => slow one ... FAILED (70s)",
+    "./tests/b_test.ts => skipped ... ignored (0ms)",
+    "",
+  ].join("\n");
+  assert.deepEqual(parseTestOutput(text), { passed: 2, failed: 1, running: ["stuck"] });
+  const finished = parseTestOutput(`${text}FAILED | 2 passed (1 step) | 1 failed | 1 ignored\n`);
+  assert.deepEqual(finished.summary, { passed: 2, failed: 1 });
+  assert.equal(parseTestOutput("./tests/a_test.ts => adds ... ok (3ms)").passed, 0);
+});
