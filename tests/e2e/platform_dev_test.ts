@@ -12,6 +12,8 @@ interface DevProcess {
   /** Everything printed on stdout until the platform was ready. */
   stdout: string;
   stderr: () => string;
+  /** The exit status, once stderr has been read to its end too. */
+  exited: () => Promise<Deno.CommandStatus>;
 }
 
 async function startDev(args: string[]): Promise<DevProcess> {
@@ -23,7 +25,7 @@ async function startDev(args: string[]): Promise<DevProcess> {
     stderr: "piped",
   }).spawn();
   let stderr = "";
-  (async () => {
+  const stderrRead = (async () => {
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
   })();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -37,7 +39,12 @@ async function startDev(args: string[]): Promise<DevProcess> {
   clearTimeout(guard);
   reader.releaseLock();
   child.stdout.cancel().catch(() => {});
-  return { child, stdout, stderr: () => stderr };
+  const exited = async () => {
+    const status = await child.status;
+    await stderrRead;
+    return status;
+  };
+  return { child, stdout, stderr: () => stderr, exited };
 }
 
 function field(stdout: string, name: string): string {
@@ -65,13 +72,13 @@ Deno.test("cloudsignal dev prints how to use it and stops cleanly on SIGTERM", a
     );
     const password = field(dev.stdout, "Password");
     assert.match(password, /^[a-z0-9]{5}(-[a-z0-9]{5}){3}$/, "a generated password");
-    assert.match(dev.stderr(), /development platform .*No TLS; it listens on 127\.0\.0\.1 only/);
 
     const tokens = await login(apiUrl, { password });
     assert.equal((await api(apiUrl, tokens.access_token, "GET", "/v2/me")).status, 200);
     dev.child.kill("SIGTERM");
-    const status = await dev.child.status;
+    const status = await dev.exited();
     assert.equal(status.code, 0);
+    assert.match(dev.stderr(), /development platform .*No TLS; it listens on 127\.0\.0\.1 only/);
     assert.match(dev.stderr(), /SIGTERM: stopping the platform/);
     assert.match(dev.stderr(), /stopped\n$/);
     assert.ok(!dev.stderr().includes(tokens.access_token), "no token in the log");
