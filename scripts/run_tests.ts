@@ -88,22 +88,27 @@ function parseOptions(args: string[]): Options {
   return options;
 }
 
-/** `deno test` in a session of its own, so that a hang can be killed with its children. */
-function spawnDenoTest(args: string[], ownGroup: boolean): Deno.ChildProcess {
-  const test = [Deno.execPath(), "test", "-A", "--parallel", ...args];
-  const [command, ...rest] = ownGroup ? ["setsid", ...test] : test;
-  return new Deno.Command(command, {
-    args: rest,
+const OWN_SESSION = Deno.build.os !== "windows";
+
+/** `deno test` in a session of its own (on Unix), so that a hang can be killed with its children. */
+function spawnDenoTest(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", "--parallel", ...args],
     stdout: "piped",
     stderr: "inherit",
     env: { NO_COLOR: "1" },
+    detached: OWN_SESSION,
   }).spawn();
 }
 
-function killAll(child: Deno.ChildProcess, ownGroup: boolean): void {
+function killAll(child: Deno.ChildProcess): void {
   try {
-    Deno.kill(ownGroup ? -child.pid : child.pid, "SIGKILL");
+    Deno.kill(OWN_SESSION ? -child.pid : child.pid, "SIGKILL");
   } catch { /* already gone */ }
+}
+
+async function writeAll(chunk: Uint8Array): Promise<void> {
+  for (let done = 0; done < chunk.length;) done += await Deno.stdout.write(chunk.subarray(done));
 }
 
 function hangReport(why: string, output: TestOutput): string {
@@ -116,32 +121,32 @@ function hangReport(why: string, output: TestOutput): string {
 async function main(): Promise<number> {
   const options = parseOptions(Deno.args);
   await ensurePrograms();
-  const ownGroup = await found("setsid");
-  const child = spawnDenoTest(options.denoArgs, ownGroup);
-  const stopOnSignal = () => killAll(child, ownGroup);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, stopOnSignal);
-
+  const child = spawnDenoTest(options.denoArgs);
   let text = "";
   let output = parseTestOutput("");
   let lastResultAt = Date.now();
   let hang: string | undefined;
+  const stop = (why: string) => {
+    hang ??= why;
+    clearInterval(watchdog);
+    killAll(child);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => stop(`interrupted by ${signal}`));
+  }
   const started = Date.now();
   const watchdog = setInterval(() => {
     const now = Date.now();
     if (now - lastResultAt > options.stallSeconds * 1000) {
-      hang = `no test finished in the last ${options.stallSeconds} s`;
+      stop(`no test finished in the last ${options.stallSeconds} s`);
     } else if (now - started > options.deadlineSeconds * 1000) {
-      hang = `the tests ran past the ${options.deadlineSeconds} s deadline`;
-    }
-    if (hang) {
-      clearInterval(watchdog);
-      killAll(child, ownGroup);
+      stop(`the tests ran past the ${options.deadlineSeconds} s deadline`);
     }
   }, 250);
 
   const decoder = new TextDecoder();
   for await (const chunk of child.stdout) {
-    await Deno.stdout.write(chunk);
+    await writeAll(chunk);
     text += decoder.decode(chunk, { stream: true });
     const next = parseTestOutput(text);
     if (next.passed + next.failed > output.passed + output.failed) lastResultAt = Date.now();
@@ -150,7 +155,8 @@ async function main(): Promise<number> {
   const status = await child.status;
   clearInterval(watchdog);
 
-  if (hang) {
+  // A watchdog that fired after deno printed its summary changed nothing.
+  if (hang && !output.summary) {
     console.error(hangReport(hang, output));
     const stuck = Math.max(1, output.running.length);
     console.log(`${output.passed} passed, ${output.failed + stuck} failed`);

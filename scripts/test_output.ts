@@ -8,7 +8,7 @@
 export interface TestOutput {
   /** Tests (not steps) reported `ok`. */
   passed: number;
-  /** Tests (not steps) reported `FAILED`. */
+  /** Tests (not steps) reported `FAILED` or `cancelled`, and files failed by uncaught errors. */
   failed: number;
   /** Tests reported as "has been running for over …" with no result yet. */
   running: string[];
@@ -18,7 +18,8 @@ export interface TestOutput {
 
 // deno-lint-ignore no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
-const RESULT = /^(?:\.\/\S+ => )?(.+?) \.\.\. (ok|FAILED|ignored)(?: \([^)]*\))?$/;
+const RESULT = /^(?:\.\/\S+ => )?(.+?) \.\.\. (ok|FAILED|ignored|cancelled)(?: \([^)]*\))*$/;
+const UNCAUGHT = /^Uncaught error from \S+ FAILED$/;
 const RUNNING = /'(.+)' has been running for over/;
 const SUMMARY = /^(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/;
 
@@ -42,11 +43,15 @@ export function parseTestOutput(text: string): TestOutput {
       running.add(stuck[1]);
       continue;
     }
+    if (UNCAUGHT.test(line)) {
+      output.failed++;
+      continue;
+    }
     const result = line.match(RESULT);
     if (!result || result[1].includes(" ... ")) continue;
     running.delete(result[1]);
     if (result[2] === "ok") output.passed++;
-    else if (result[2] === "FAILED") output.failed++;
+    else if (result[2] !== "ignored") output.failed++;
   }
   output.running = [...running];
   return output;

@@ -213,8 +213,9 @@ Deno.test("headless fallback: the callback address, opened elsewhere with curl, 
     await page.fill("input[type=email]", EMAIL);
     await page.fill("input[type=password]", PASSWORD);
     await page.click("button[type=submit]");
-    const address = await copied.promise;
+    // Bounded by Playwright's timeout: the refused request shows the browser's error page.
     await page.waitForURL(/^chrome-error:/);
+    const address = await copied.promise;
     await page.close();
     assert.match(address, /\/callback\?code=.+&state=/);
     // What `curl '<address>'` does on the machine where login waits.

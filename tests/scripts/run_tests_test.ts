@@ -81,6 +81,40 @@ Deno.test("run_tests: the deadline stops a run whose tests keep finishing too sl
   }
 });
 
+Deno.test("run_tests: SIGTERM stops the run with its children and keeps the results so far", async () => {
+  const pidFile = await Deno.makeTempFile({ prefix: "cloudsignal-hang-" });
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", WRAPPER, `${FIXTURES}passes.ts`, `${FIXTURES}hangs.ts`],
+      env: { HANG_PID_FILE: pidFile },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    let text = "";
+    const stdout = (async () => {
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) text += chunk;
+    })();
+    // Stop once the passing file's results and the hanging test's child are both there.
+    let pid = 0;
+    for (let tries = 0; tries < 600 && (pid === 0 || !/with steps \.\.\. ok/.test(text)); tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      pid = Number(await Deno.readTextFile(pidFile)) || 0;
+    }
+    assert.ok(pid > 0, "the hanging test started its child");
+    assert.match(text, /with steps \.\.\. ok/);
+    child.kill("SIGTERM");
+    await stdout;
+    const { code } = await child.status;
+    assert.equal(text.trimEnd().split("\n").at(-1), "2 passed, 1 failed");
+    assert.equal(code, 1);
+    assert.match(await stderr, /interrupted by SIGTERM; stopped deno test/);
+    assert.ok(await processGone(pid), `the hanging test's child ${pid} was left running`);
+  } finally {
+    await Deno.remove(pidFile);
+  }
+});
+
 Deno.test("run_tests: bad watchdog options are usage errors", async () => {
   const run = await runWrapper(["--deadline=soon"]);
   assert.equal(run.code, 2);
@@ -97,10 +131,14 @@ Deno.test("test output: results, steps, tests still running, and the summary", (
     "'stuck' has been running for over (1m0s)",
     "./tests/b_test.ts => slow one ... FAILED (70s)",
     "./tests/b_test.ts => skipped ... ignored (0ms)",
+    "./tests/c_test.ts => with steps ... broken ... FAILED (1ms)",
+    "./tests/c_test.ts => with steps ... FAILED (due to 1 failed step) (2ms)",
+    "./tests/c_test.ts => left over ... cancelled (0ms)",
+    "Uncaught error from ./tests/d_test.ts FAILED",
     "",
   ].join("\n");
-  assert.deepEqual(parseTestOutput(text), { passed: 2, failed: 1, running: ["stuck"] });
-  const finished = parseTestOutput(`${text}FAILED | 2 passed (1 step) | 1 failed | 1 ignored\n`);
-  assert.deepEqual(finished.summary, { passed: 2, failed: 1 });
+  assert.deepEqual(parseTestOutput(text), { passed: 2, failed: 4, running: ["stuck"] });
+  const finished = parseTestOutput(`${text}FAILED | 2 passed (1 step) | 4 failed | 1 ignored\n`);
+  assert.deepEqual(finished.summary, { passed: 2, failed: 4 });
   assert.equal(parseTestOutput("./tests/a_test.ts => adds ... ok (3ms)").passed, 0);
 });
