@@ -9,7 +9,7 @@
  * Usage: deno run -A scripts/run_tests.ts [--stall-timeout=S] [--deadline=S] [deno test args]
  */
 
-import { parseTestOutput, type TestOutput } from "./test_output.ts";
+import { type TestOutput, TestOutputReader } from "./test_output.ts";
 
 const REQUIRED = [
   { program: "chromium", pkg: "chromium", why: "browser login tests" },
@@ -122,8 +122,9 @@ async function main(): Promise<number> {
   const options = parseOptions(Deno.args);
   await ensurePrograms();
   const child = spawnDenoTest(options.denoArgs);
-  let text = "";
-  let output = parseTestOutput("");
+  const reader = new TestOutputReader();
+  const output = reader.output;
+  let finished = 0;
   let lastResultAt = Date.now();
   let hang: string | undefined;
   const stop = (why: string) => {
@@ -147,10 +148,11 @@ async function main(): Promise<number> {
   const decoder = new TextDecoder();
   for await (const chunk of child.stdout) {
     await writeAll(chunk);
-    text += decoder.decode(chunk, { stream: true });
-    const next = parseTestOutput(text);
-    if (next.passed + next.failed > output.passed + output.failed) lastResultAt = Date.now();
-    output = next;
+    reader.add(decoder.decode(chunk, { stream: true }));
+    if (output.passed + output.failed > finished) {
+      finished = output.passed + output.failed;
+      lastResultAt = Date.now();
+    }
   }
   const status = await child.status;
   clearInterval(watchdog);

@@ -24,35 +24,51 @@ const RUNNING = /'(.+)' has been running for over/;
 const SUMMARY = /^(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/;
 
 /**
- * Parses complete lines of `deno test` output. A result line whose name holds " ... " is a
- * step (`parent ... step ... ok`) and is not counted, as deno's own summary does not.
+ * Reads `deno test` output chunk by chunk, each complete line once. A result line whose name
+ * holds " ... " is a step (`parent ... step ... ok`) and is not counted, as deno's own
+ * summary does not.
  */
-export function parseTestOutput(text: string): TestOutput {
-  const output: TestOutput = { passed: 0, failed: 0, running: [] };
-  const running = new Set<string>();
-  const lines = text.replace(ANSI, "").split("\n");
-  lines.pop();
-  for (const line of lines) {
+export class TestOutputReader {
+  /** What was reported so far. */
+  readonly output: TestOutput = { passed: 0, failed: 0, running: [] };
+  readonly #running = new Set<string>();
+  #partial = "";
+
+  /** Adds the next piece of output; a line is read once it is complete. */
+  add(text: string): void {
+    const lines = (this.#partial + text).split("\n");
+    this.#partial = lines.pop()!;
+    for (const line of lines) this.#read(line.replace(ANSI, ""));
+    this.output.running = [...this.#running];
+  }
+
+  #read(line: string): void {
+    const output = this.output;
     const summary = line.match(SUMMARY);
     if (summary) {
       output.summary = { passed: Number(summary[1]), failed: Number(summary[2]) };
-      continue;
+      return;
     }
     const stuck = line.match(RUNNING);
     if (stuck) {
-      running.add(stuck[1]);
-      continue;
+      this.#running.add(stuck[1]);
+      return;
     }
     if (UNCAUGHT.test(line)) {
       output.failed++;
-      continue;
+      return;
     }
     const result = line.match(RESULT);
-    if (!result || result[1].includes(" ... ")) continue;
-    running.delete(result[1]);
+    if (!result || result[1].includes(" ... ")) return;
+    this.#running.delete(result[1]);
     if (result[2] === "ok") output.passed++;
     else if (result[2] !== "ignored") output.failed++;
   }
-  output.running = [...running];
-  return output;
+}
+
+/** Reads the complete lines of a whole `deno test` output at once. */
+export function parseTestOutput(text: string): TestOutput {
+  const reader = new TestOutputReader();
+  reader.add(text);
+  return reader.output;
 }

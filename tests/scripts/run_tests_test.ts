@@ -4,26 +4,18 @@
  */
 
 import assert from "node:assert/strict";
-import { parseTestOutput } from "../../scripts/test_output.ts";
+import { parseTestOutput, TestOutputReader } from "../../scripts/test_output.ts";
+import { runProcess } from "../support/process.ts";
 
 const WRAPPER = new URL("../../scripts/run_tests.ts", import.meta.url).pathname;
 const FIXTURES = new URL("./fixtures/run_tests/", import.meta.url).pathname;
 
 async function runWrapper(args: string[], env: Record<string, string> = {}) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", WRAPPER, ...args],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  const stdout = decoder.decode(output.stdout);
-  return {
-    code: output.code,
-    stdout,
-    lastLine: stdout.trimEnd().split("\n").at(-1),
-    stderr: decoder.decode(output.stderr),
-  };
+  const run = await runProcess(Deno.execPath(), ["run", "-A", WRAPPER, ...args], {
+    env: { ...Deno.env.toObject(), ...env },
+    timeoutMs: 120_000,
+  });
+  return { ...run, lastLine: run.stdout.trimEnd().split("\n").at(-1) };
 }
 
 async function processGone(pid: number): Promise<boolean> {
@@ -141,4 +133,19 @@ Deno.test("test output: results, steps, tests still running, and the summary", (
   const finished = parseTestOutput(`${text}FAILED | 2 passed (1 step) | 4 failed | 1 ignored\n`);
   assert.deepEqual(finished.summary, { passed: 2, failed: 4 });
   assert.equal(parseTestOutput("./tests/a_test.ts => adds ... ok (3ms)").passed, 0);
+});
+
+Deno.test("test output: lines split across chunks are read once, when complete", () => {
+  const text =
+    "./tests/a_test.ts => adds ... ok (3ms)\n'stuck' has been running for over (1m0s)\n" +
+    "./tests/b_test.ts => fails ... FAILED (1ms)\nFAILED | 1 passed | 1 failed (1s)\n";
+  const reader = new TestOutputReader();
+  for (let at = 0; at < text.length; at += 7) reader.add(text.slice(at, at + 7));
+  assert.deepEqual(reader.output, parseTestOutput(text));
+  assert.deepEqual(reader.output, {
+    passed: 1,
+    failed: 1,
+    running: ["stuck"],
+    summary: { passed: 1, failed: 1 },
+  });
 });
