@@ -21,6 +21,27 @@ const AGENT_TOPICS = ["inbox", "card", "status", "tasks", "results"];
 /** Rules per tenant; tenants grow with the policy. */
 const PER_TENANT = 10;
 
+/**
+ * The order of a tenant's rule kinds (see `realisticPolicy`): one of each kind first, the
+ * second and third device rules last, so that even the 10-rule policy (2 global rules and the
+ * first 8 of one tenant) has every kind the requests exercise.
+ */
+const SLOT_ORDER = [0, 3, 4, 5, 6, 7, 8, 9, 1, 2];
+
+/** Rules of tenant `t` in a policy of `size` rules. */
+function tenantRules(size: number, t: number): number {
+  return Math.max(0, Math.min(PER_TENANT, size - 2 - t * PER_TENANT));
+}
+
+/** The rule counters `i` of tenant `t`'s device rules in a policy of `size` rules. */
+function deviceRules(size: number, t: number): number[] {
+  const devices: number[] = [];
+  for (let k = 0; k < tenantRules(size, t); k++) {
+    if (SLOT_ORDER[k] < 3) devices.push(t * PER_TENANT + k);
+  }
+  return devices;
+}
+
 /** A policy of `size` rules (rules + publisher topics), mixed as real organizations mix them. */
 export function realisticPolicy(size: number): Policy {
   const rules: Rule[] = [];
@@ -33,7 +54,7 @@ export function realisticPolicy(size: number): Policy {
   for (let i = 0; count < size; i++) {
     const t = Math.floor(i / PER_TENANT);
     const tenant = `tenants/t${t}`;
-    const slot = i % PER_TENANT;
+    const slot = SLOT_ORDER[i % PER_TENANT];
     count++;
     switch (slot) {
       case 0:
@@ -89,16 +110,21 @@ export function realisticPolicy(size: number): Policy {
   return { version: "2.2", default: "deny", global, rules, publishers };
 }
 
-/** `count` requests against a policy of `size` rules: about half allowed, half denied. */
+/**
+ * `count` requests against a policy of `size` rules, the same mix at every size (about two
+ * in three allowed): each targets a tenant with every rule kind, devices that have a rule.
+ */
 export function realisticRequests(size: number, count: number, seed = 1): AclRequest[] {
   const next = random(seed);
+  // Tenants with 8 rules or more, that is with every kind.
   const tenants = Math.max(1, Math.floor(size / PER_TENANT));
   const pick = (n: number) => Math.floor(next() * n);
   const requests: AclRequest[] = [];
   for (let k = 0; k < count; k++) {
     const t = pick(tenants);
     const tenant = `tenants/t${t}`;
-    const device = t * PER_TENANT + pick(3);
+    const devices = deviceRules(size, t);
+    const device = devices[pick(devices.length)];
     switch (pick(8)) {
       case 0:
         requests.push({
