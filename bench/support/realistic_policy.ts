@@ -28,9 +28,15 @@ const PER_TENANT = 10;
  */
 const SLOT_ORDER = [0, 3, 4, 5, 6, 7, 8, 9, 1, 2];
 
+/** The rules every policy starts with, before its tenants' rules. */
+const GLOBAL_RULES: Rule[] = [
+  { topic: "broadcast/#", action: "sub" },
+  { topic: "status/{client_id}", action: "pub", qos: [0, 1] },
+];
+
 /** Rules of tenant `t` in a policy of `size` rules. */
 function tenantRules(size: number, t: number): number {
-  return Math.max(0, Math.min(PER_TENANT, size - 2 - t * PER_TENANT));
+  return Math.max(0, Math.min(PER_TENANT, size - GLOBAL_RULES.length - t * PER_TENANT));
 }
 
 /** The rule counters `i` of tenant `t`'s device rules in a policy of `size` rules. */
@@ -46,10 +52,7 @@ function deviceRules(size: number, t: number): number[] {
 export function realisticPolicy(size: number): Policy {
   const rules: Rule[] = [];
   const publishers: Publisher[] = [];
-  const global: Rule[] = [
-    { topic: "broadcast/#", action: "sub" },
-    { topic: "status/{client_id}", action: "pub", qos: [0, 1] },
-  ];
+  const global = structuredClone(GLOBAL_RULES);
   let count = global.length;
   for (let i = 0; count < size; i++) {
     const t = Math.floor(i / PER_TENANT);
