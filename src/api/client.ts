@@ -3,8 +3,8 @@
  * endpoint's own failures (412, 422, unknown user or claim) turned into specific errors.
  */
 
-import type { CliContext } from "../cli/program.ts";
-import { CliError } from "../cli/errors.ts";
+import type { OperationContext } from "../core/context.ts";
+import { OperationError } from "../core/errors.ts";
 import type {
   AclRequest,
   ClaimError,
@@ -23,9 +23,9 @@ import type {
   ValidationResult,
 } from "./openapi_types.ts";
 import { type ApiCall, bodyOf, failure, send } from "./request.ts";
-import { UnavailableError } from "../cli/errors.ts";
+import { UnavailableError } from "../core/errors.ts";
 import { getAccessToken } from "../auth/session.ts";
-import { printable } from "../cli/printable.ts";
+import { printable } from "../core/printable.ts";
 
 /** A policy as the API holds it, with its revision. */
 export interface RevisedPolicy {
@@ -34,11 +34,10 @@ export interface RevisedPolicy {
 }
 
 /** Someone changed the policy since the revision an update was based on (HTTP 412). */
-export class RevisionConflictError extends CliError {
+export class RevisionConflictError extends OperationError {
   constructor(readonly base: number | "*", readonly current: number) {
     super(
       `the policy changed since revision ${base}: it is now revision ${current}; nothing was written`,
-      1,
       [
         "Someone else updated it. To merge:",
         `  cloudsignal acl get > live.json          # revision ${current}`,
@@ -46,15 +45,16 @@ export class RevisionConflictError extends CliError {
         "  cloudsignal acl update live.json",
         `To replace their changes with your file: cloudsignal acl update <file> --if-revision ${current}`,
       ].join("\n"),
+      "revision_conflict",
     );
     this.name = "RevisionConflictError";
   }
 }
 
 /** The API refused a policy (HTTP 422): findings or failed tests. */
-export class PolicyRejectedError extends CliError {
+export class PolicyRejectedError extends OperationError {
   constructor(readonly detail: InvalidPolicyError) {
-    super(`the API refused the policy: ${printable(detail.message)}`);
+    super(`the API refused the policy: ${printable(detail.message)}`, undefined, "policy_invalid");
     this.name = "PolicyRejectedError";
   }
 }
@@ -73,7 +73,7 @@ function revisionOf(etag: string | null, fallback: string | null): number {
 
 /** The CLI's view of the CloudSignal API. */
 export class ApiClient {
-  constructor(private readonly context: CliContext) {}
+  constructor(private readonly context: OperationContext) {}
 
   async #json<T>(call: ApiCall, expected = 200): Promise<T> {
     const response = await send(this.context, call);
@@ -108,9 +108,8 @@ export class ApiClient {
       };
       const response = await send(this.context, call);
       if (response.status === 404) {
-        throw new CliError(
+        throw new OperationError(
           `the organization has no policy revision ${revision}`,
-          1,
           "List them with: cloudsignal acl revisions",
         );
       }
@@ -219,15 +218,13 @@ export class ApiClient {
     if (response.status === 404) {
       const said = bodyOf<{ error?: string; message?: string }>(response);
       if (said.error === "claim_not_found" && key !== undefined) {
-        throw new CliError(
+        throw new OperationError(
           `user ${user} has no claim "${key}"`,
-          1,
           `See them with: cloudsignal user claims show ${user}`,
         );
       }
-      throw new CliError(
+      throw new OperationError(
         `no user "${user}" in your organization`,
-        1,
         "Give the user's id or username (the MQTT username without @<organization>).",
       );
     }
@@ -236,9 +233,8 @@ export class ApiClient {
       const rules = (said.rules ?? []).map((rule) =>
         `  ${printable(String(rule.path))}: ${printable(String(rule.topic))}`
       ).join("\n");
-      throw new CliError(
+      throw new OperationError(
         printable(String(said.message)),
-        1,
         rules ? `Rules that use it:\n${rules}` : undefined,
       );
     }

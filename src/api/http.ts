@@ -15,16 +15,11 @@
  * Extend it here (retries, error mapping) rather than calling `fetch` elsewhere.
  */
 
-import type { Io } from "../cli/io.ts";
-import { UnavailableError } from "../cli/errors.ts";
+import { UnavailableError } from "../core/errors.ts";
+import type { HttpContext } from "../core/context.ts";
 import { VERSION } from "../version.ts";
 
-/** What `httpRequest` needs from the command: where to log and whether to. */
-export interface HttpContext {
-  io: Io;
-  /** Log each request to stderr (`--debug` / `CLOUDSIGNAL_DEBUG=1`). */
-  debug: boolean;
-}
+export type { HttpContext };
 
 /** One request. */
 export interface HttpRequest {
@@ -176,18 +171,16 @@ export async function httpRequest(
     body = request.body;
   }
   const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = request.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
+  const cancel = request.signal ?? context.signal;
+  const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
   const started = performance.now();
   const log = (outcome: string) => {
     if (!context.debug) return;
     const ms = Math.round(performance.now() - started);
-    context.io.err(
-      context.io.errStyle.dim(`debug: ${method} ${redactUrl(url)} → ${outcome} (${ms} ms)`) +
-        "\n",
-    );
+    context.log(`debug: ${method} ${redactUrl(url)} → ${outcome} (${ms} ms)`);
   };
   try {
-    const response = await fetch(url, {
+    const response = await (context.fetch ?? fetch)(url, {
       method,
       headers,
       body,
@@ -206,9 +199,9 @@ export async function httpRequest(
       json: () => parseJson(text, finalUrl, response.status),
     };
   } catch (error) {
-    if (request.signal?.aborted) {
+    if (cancel?.aborted) {
       log("cancelled");
-      throw request.signal.reason;
+      throw cancel.reason;
     }
     if (timeout.aborted) {
       log("timed out");

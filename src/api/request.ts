@@ -4,11 +4,11 @@
  * understands with the documented exit code (4 authentication, 5 network or server, 1 else).
  */
 
-import type { CliContext } from "../cli/program.ts";
-import { CliError, UnavailableError } from "../cli/errors.ts";
+import { debugLog, type OperationContext } from "../core/context.ts";
+import { OperationError, UnavailableError } from "../core/errors.ts";
 import { hostOf, type HttpResponse } from "./http.ts";
 import { authorizedRequest } from "../auth/session.ts";
-import { printable } from "../cli/printable.ts";
+import { printable } from "../core/printable.ts";
 
 /** Status codes worth another attempt for a call that is safe to repeat. */
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
@@ -37,12 +37,12 @@ export interface ApiCall {
 }
 
 /** The time limit for one request, from `CLOUDSIGNAL_TIMEOUT` (seconds) or the default. */
-export function requestTimeoutMs(context: CliContext): number {
-  const raw = context.io.env("CLOUDSIGNAL_TIMEOUT");
+export function requestTimeoutMs(context: OperationContext): number {
+  const raw = context.env("CLOUDSIGNAL_TIMEOUT");
   if (raw === undefined || raw === "") return DEFAULT_TIMEOUT_MS;
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new CliError(
+    throw new OperationError(
       `CLOUDSIGNAL_TIMEOUT must be a number of seconds (got ${JSON.stringify(raw)})`,
     );
   }
@@ -60,10 +60,6 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
 function backoffMs(retry: number): number {
   const delay = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** retry);
   return delay * (0.8 + Math.random() * 0.4);
-}
-
-function debug(context: CliContext, line: string): void {
-  if (context.debug) context.io.err(context.io.errStyle.dim(`debug: ${line}`) + "\n");
 }
 
 /** The server's `{ error, message }` made printable, when the body has that shape. */
@@ -84,7 +80,7 @@ export function apiErrorOf(response: HttpResponse): { error: string; message: st
  * Sends a call and returns the response for any status the caller handles. Repeatable calls
  * are retried on network failures and on 429, 500, 502, 503 and 504, honouring `Retry-After`.
  */
-export async function send(context: CliContext, call: ApiCall): Promise<HttpResponse> {
+export async function send(context: OperationContext, call: ApiCall): Promise<HttpResponse> {
   const url = new URL(`${context.apiUrl}${call.path}`);
   for (const [key, value] of Object.entries(call.query ?? {})) url.searchParams.set(key, value);
   const timeoutMs = requestTimeoutMs(context);
@@ -104,7 +100,7 @@ export async function send(context: CliContext, call: ApiCall): Promise<HttpResp
       const retry = error instanceof UnavailableError && !/did not answer/.test(error.message);
       if (!retry || last) throw error;
       const wait = backoffMs(attempt - 1);
-      debug(context, `${error.message}; retrying in ${Math.round(wait)} ms`);
+      debugLog(context, `${error.message}; retrying in ${Math.round(wait)} ms`);
       await sleep(wait);
       continue;
     }
@@ -112,7 +108,7 @@ export async function send(context: CliContext, call: ApiCall): Promise<HttpResp
     const asked = retryAfterMs(response.headers.get("retry-after"));
     if (asked !== null && asked > MAX_RETRY_AFTER_MS) return response;
     const wait = asked ?? backoffMs(attempt - 1);
-    debug(context, `HTTP ${response.status}; retrying in ${Math.round(wait)} ms`);
+    debugLog(context, `HTTP ${response.status}; retrying in ${Math.round(wait)} ms`);
     await sleep(wait);
   }
 }
@@ -125,7 +121,11 @@ function sleep(ms: number): Promise<void> {
  * The error for a response the caller did not expect: 403 and other 4xx exit 1, 429 and 5xx
  * exit 5 (the service is unavailable), each saying what failed and what the server said.
  */
-export function failure(context: CliContext, call: ApiCall, response: HttpResponse): CliError {
+export function failure(
+  context: OperationContext,
+  call: ApiCall,
+  response: HttpResponse,
+): OperationError {
   const host = hostOf(context.apiUrl);
   const said = apiErrorOf(response);
   const detail = said ? `: ${said.message}` : "";
@@ -143,19 +143,20 @@ export function failure(context: CliContext, call: ApiCall, response: HttpRespon
     );
   }
   if (response.status === 403) {
-    return new CliError(`your account may not ${call.purpose}${detail}`);
+    return new OperationError(`your account may not ${call.purpose}${detail}`);
   }
   if (response.status === 404) {
-    return new CliError(
+    return new OperationError(
       said ? said.message : `${host} has no ${call.path} (HTTP 404)`,
-      1,
       said ? undefined : "Is the API URL right (--api-url / CLOUDSIGNAL_API_URL)?",
     );
   }
   if (response.status === 413) {
-    return new CliError(`the request to ${call.purpose} is too large for ${host}${detail}`);
+    return new OperationError(`the request to ${call.purpose} is too large for ${host}${detail}`);
   }
-  return new CliError(`${host} refused to ${call.purpose} (HTTP ${response.status}${detail})`);
+  return new OperationError(
+    `${host} refused to ${call.purpose} (HTTP ${response.status}${detail})`,
+  );
 }
 
 /** Parses a 2xx body as JSON; a body that is not JSON is the server's fault (exit 5). */

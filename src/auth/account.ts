@@ -1,9 +1,8 @@
-/** `cloudsignal whoami` and `cloudsignal logout`. */
+/** Who the credentials belong to (`whoami`), and ending a session (`logout`). */
 
-import { CliError } from "../cli/errors.ts";
-import { EXIT_OK } from "../cli/exit_codes.ts";
-import type { CliContext } from "../cli/program.ts";
-import { hostOf } from "../api/http.ts";
+import { OperationError } from "../core/errors.ts";
+import type { OperationContext } from "../core/context.ts";
+import type { SessionOrganization } from "./credentials.ts";
 import {
   credentialsLocation,
   currentSession,
@@ -13,7 +12,7 @@ import {
   withoutSession,
 } from "./credentials.ts";
 import { discoverMetadata, revokeToken } from "./oauth.ts";
-import { authorizedRequest, checkMeResponse, parseMe, TOKEN_ENV, tokenFromEnv } from "./session.ts";
+import { authorizedRequest, checkMeResponse, parseMe, tokenFromEnv } from "./session.ts";
 
 /** `Token expires: in 47 minutes` (rounded to the nearest minute). */
 export function expiryText(expiresAt: Date | null, now = Date.now()): string {
@@ -25,71 +24,81 @@ export function expiryText(expiresAt: Date | null, now = Date.now()): string {
   return `in ${minutes} minute${minutes === 1 ? "" : "s"}`;
 }
 
-/** Prints who the session belongs to, as the server says; exit 4 when not logged in. */
-export async function whoami(context: CliContext, options: { json?: boolean }): Promise<number> {
+/** Who the credentials belong to, as the server says. */
+export interface WhoamiResult {
+  email: string;
+  user_id: string;
+  organization: SessionOrganization;
+  api_url: string;
+  /** When the access token expires (ISO 8601), when known. */
+  token_expires_at: string | null;
+  /** `file` for a stored session, `env` for CLOUDSIGNAL_TOKEN. */
+  source: "file" | "env";
+  /** The credentials file (null for CLOUDSIGNAL_TOKEN). */
+  credentials_file: string | null;
+}
+
+/** Asks the server who the credentials belong to; `AuthError` when not logged in. */
+export async function whoami(context: OperationContext): Promise<WhoamiResult> {
   const { response, access } = await authorizedRequest(context, {
     url: `${context.apiUrl}/v2/me`,
   });
   const me = parseMe(checkMeResponse(response, response.url), `${context.apiUrl}/v2/me`);
-  const source = access.source === "env" ? TOKEN_ENV : access.file ?? "";
-  if (options.json) {
-    context.io.out(
-      `${
-        JSON.stringify({
-          email: me.email,
-          user_id: me.user_id,
-          organization: me.organization,
-          api_url: context.apiUrl,
-          token_expires_at: access.expiresAt?.toISOString() ?? null,
-          source: access.source,
-          credentials_file: access.file,
-        })
-      }\n`,
-    );
-    return EXIT_OK;
-  }
-  context.io.out(
-    `Email: ${me.email}\nOrganization: ${me.organization.id}\nToken expires: ${
-      expiryText(access.expiresAt)
-    }\n`,
-  );
-  context.io.err(context.io.errStyle.dim(`(session from ${source})`) + "\n");
-  return EXIT_OK;
+  return {
+    email: me.email,
+    user_id: me.user_id,
+    organization: me.organization,
+    api_url: context.apiUrl,
+    token_expires_at: access.expiresAt?.toISOString() ?? null,
+    source: access.source,
+    credentials_file: access.file,
+  };
 }
 
 /** Time limit of the revocation request: logout must not hang on a dead server. */
 export const REVOKE_TIMEOUT_MS = 5_000;
 
+/** What `logout` did. */
+export interface LogoutResult {
+  logged_out: boolean;
+  revoked: boolean;
+  /** Why the revocation failed, when it did. */
+  revoke_error: string | null;
+  api_url: string;
+  /** The session that ended (null when there was none). */
+  session: { email: string; organization: SessionOrganization } | null;
+  /** The session that is now current for the API URL, if any. */
+  now_current: { email: string; organization: SessionOrganization } | null;
+  credentials_file: string;
+  credentials_file_removed: boolean;
+  /** CLOUDSIGNAL_TOKEN is still set, so commands keep using it. */
+  env_token_set: boolean;
+}
+
 /**
  * Revokes the current session's refresh token at the server (best effort, short time-out,
- * says so when it failed), then deletes the session; the file goes when none remains.
+ * reported when it failed), then deletes the session; the file goes when none remains.
  */
-export async function logout(context: CliContext, options: { json?: boolean }): Promise<number> {
-  const io = context.io;
+export async function logout(context: OperationContext): Promise<LogoutResult> {
   const envSet = tokenFromEnv(context) !== null;
   const location = credentialsLocation(context.home);
   const file = await readCredentials(location);
   const session = file ? currentSession(file, context.apiUrl) : null;
-  const warnEnv = () => {
-    if (envSet) {
-      io.err(
-        `${
-          io.errStyle.yellow("Warning:")
-        } ${TOKEN_ENV} is still set; commands keep using that token until you unset it.\n`,
-      );
-    }
+  const base = {
+    api_url: context.apiUrl,
+    credentials_file: location.file,
+    env_token_set: envSet,
   };
   if (!session) {
-    io.err(
-      `Not logged in${
-        context.apiUrlExplicit ? ` to ${context.apiUrl}` : ""
-      }; nothing to log out of.\n`,
-    );
-    warnEnv();
-    if (options.json) {
-      io.out(`${JSON.stringify({ logged_out: false, revoked: false, api_url: context.apiUrl })}\n`);
-    }
-    return EXIT_OK;
+    return {
+      ...base,
+      logged_out: false,
+      revoked: false,
+      revoke_error: null,
+      session: null,
+      now_current: null,
+      credentials_file_removed: false,
+    };
   }
 
   let revoked = false;
@@ -113,7 +122,7 @@ export async function logout(context: CliContext, options: { json?: boolean }): 
       revoked = true;
     }
   } catch (error) {
-    if (!(error instanceof CliError)) throw error;
+    if (!(error instanceof OperationError)) throw error;
     revokeProblem = error.message;
   }
 
@@ -122,42 +131,14 @@ export async function logout(context: CliContext, options: { json?: boolean }): 
     const existed = findSession(latest, session.api_url, session.organization.id) !== null;
     return { write: existed ? next : undefined, result: next };
   });
-
-  if (revoked) {
-    io.err(`Revoked the session at ${hostOf(context.apiUrl)}.\n`);
-  } else {
-    io.err(
-      `${
-        io.errStyle.yellow("Warning:")
-      } could not revoke the session at the server (${revokeProblem}); ` +
-        "it was deleted here and ends at the server when its refresh token expires.\n",
-    );
-  }
-  io.err(
-    `Logged out ${session.user.email} from organization ${session.organization.name} (${session.organization.id}).\n`,
-  );
   const next = currentSession(remaining, context.apiUrl);
-  if (next) {
-    io.err(
-      `Now using ${next.user.email} in organization ${next.organization.name} (${next.organization.id}).\n`,
-    );
-  }
-  if (remaining.sessions.length === 0) io.err(`Removed ${location.file}.\n`);
-  warnEnv();
-  if (options.json) {
-    io.out(
-      `${
-        JSON.stringify({
-          logged_out: true,
-          revoked,
-          revoke_error: revokeProblem,
-          api_url: context.apiUrl,
-          email: session.user.email,
-          organization: session.organization,
-          credentials_file_removed: remaining.sessions.length === 0,
-        })
-      }\n`,
-    );
-  }
-  return EXIT_OK;
+  return {
+    ...base,
+    logged_out: true,
+    revoked,
+    revoke_error: revokeProblem,
+    session: { email: session.user.email, organization: session.organization },
+    now_current: next ? { email: next.user.email, organization: next.organization } : null,
+    credentials_file_removed: remaining.sessions.length === 0,
+  };
 }

@@ -7,8 +7,7 @@
  * the browser gets the final page and the server shuts down.
  */
 
-import { CliError } from "../cli/errors.ts";
-import { EXIT_ERROR } from "../cli/exit_codes.ts";
+import { OperationError } from "../core/errors.ts";
 import { constantTimeEqual } from "./pkce.ts";
 import {
   alreadyUsedPage,
@@ -59,7 +58,7 @@ function respond(page: PageContent, extra: Record<string, string> = {}): Respons
 }
 
 /**
- * Starts the server (listening when this returns). `CliError` when a pinned port is taken
+ * Starts the server (listening when this returns). `OperationError` when a pinned port is taken
  * or cannot be used.
  */
 export function startCallbackServer(options: CallbackServerOptions): CallbackServer {
@@ -108,16 +107,14 @@ export function startCallbackServer(options: CallbackServerOptions): CallbackSer
     server = Deno.serve({ hostname: CALLBACK_HOST, port, onListen: () => {} }, handler);
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) {
-      throw new CliError(
+      throw new OperationError(
         `port ${port} on ${CALLBACK_HOST} is already in use, so the login callback cannot listen there`,
-        EXIT_ERROR,
         "Choose another one with --port, or leave --port out to let the system pick a free port.",
       );
     }
     if (error instanceof Deno.errors.PermissionDenied) {
-      throw new CliError(
+      throw new OperationError(
         `not allowed to listen on ${CALLBACK_HOST}:${port} for the login callback`,
-        EXIT_ERROR,
         "Choose a port above 1023 with --port, or leave --port out.",
       );
     }

@@ -12,9 +12,8 @@
  * API URL has at most one current session.
  */
 
-import { CliError } from "../cli/errors.ts";
-import { EXIT_ERROR } from "../cli/exit_codes.ts";
-import { writeFileAtomic } from "../cli/atomic_write.ts";
+import { OperationError } from "../core/errors.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
 import { type FileLockOptions, withFileLock } from "./lock.ts";
 
 /** The format version this CLI reads and writes. */
@@ -91,10 +90,9 @@ function shellQuote(path: string): string {
   return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
 }
 
-function damaged(path: string, detail: string): CliError {
-  return new CliError(
+function damaged(path: string, detail: string): OperationError {
+  return new OperationError(
     `credentials file ${path} is damaged: ${detail}`,
-    EXIT_ERROR,
     `It was left unchanged. Move it aside (mv ${shellQuote(path)} ${
       shellQuote(`${path}.damaged`)
     }) and run \`cloudsignal login\` again.`,
@@ -104,27 +102,24 @@ function damaged(path: string, detail: string): CliError {
 /** Refuses a file others can read or write, or that belongs to someone else. */
 function checkFileSafety(path: string, info: Deno.FileInfo): void {
   if (!info.isFile) {
-    throw new CliError(
+    throw new OperationError(
       `credentials file ${path} is not a regular file`,
-      EXIT_ERROR,
       "Remove it and run `cloudsignal login` again.",
     );
   }
   if (!POSIX || info.mode === null) return;
   const uid = Deno.uid();
   if (uid !== null && info.uid !== null && info.uid !== uid) {
-    throw new CliError(
+    throw new OperationError(
       `credentials file ${path} belongs to another user (uid ${info.uid})`,
-      EXIT_ERROR,
       `Use your own file: remove it (or set CLOUDSIGNAL_HOME) and run \`cloudsignal login\`.`,
     );
   }
   if ((info.mode & 0o077) !== 0) {
-    throw new CliError(
+    throw new OperationError(
       `credentials file ${path} is accessible by other users (mode ${
         octal(info.mode)
       }); refusing to use it`,
-      EXIT_ERROR,
       `Fix it with: chmod 600 ${shellQuote(path)}\n` +
         "If others could have copied it, run `cloudsignal logout` and `cloudsignal login`.",
     );
@@ -237,7 +232,7 @@ function parseSession(shape: Shape, value: Json, where: string): StoredSession {
   };
 }
 
-/** Parses and checks the file's text; `CliError` naming the place when it is damaged. */
+/** Parses and checks the file's text; `OperationError` naming the place when it is damaged. */
 export function parseCredentials(text: string, path: string): CredentialsFile {
   let data: Json;
   try {
@@ -250,9 +245,8 @@ export function parseCredentials(text: string, path: string): CredentialsFile {
   const version = root.version;
   if (version !== CREDENTIALS_VERSION) {
     if (typeof version === "number" && Number.isInteger(version) && version > 0) {
-      throw new CliError(
+      throw new OperationError(
         `credentials file ${path} has format version ${version}; this cloudsignal reads version ${CREDENTIALS_VERSION}`,
-        EXIT_ERROR,
         "It was left unchanged. It was probably written by a newer cloudsignal: upgrade, " +
           "or use another CLOUDSIGNAL_HOME.",
       );
@@ -284,7 +278,7 @@ export function parseCredentials(text: string, path: string): CredentialsFile {
 }
 
 /**
- * Reads the store; null when the file does not exist. Refuses (with `CliError`) a file
+ * Reads the store; null when the file does not exist. Refuses (with `OperationError`) a file
  * with wider permissions than 0600, another owner, damaged content or an unknown version.
  */
 export async function readCredentials(
@@ -308,13 +302,13 @@ export async function readCredentials(
   return parseCredentials(text, location.file);
 }
 
-function cannotAccess(path: string, error: unknown): CliError {
+function cannotAccess(path: string, error: unknown): OperationError {
   const reason = error instanceof Deno.errors.PermissionDenied
     ? "permission denied"
     : error instanceof Error
     ? error.message
     : String(error);
-  return new CliError(`cannot read ${path}: ${reason}`, EXIT_ERROR);
+  return new OperationError(`cannot read ${path}: ${reason}`);
 }
 
 async function ensureDirectory(home: string): Promise<void> {
@@ -322,11 +316,10 @@ async function ensureDirectory(home: string): Promise<void> {
     await Deno.mkdir(home, { recursive: true, mode: 0o700 });
     if (POSIX) await Deno.chmod(home, 0o700);
   } catch (error) {
-    throw new CliError(
+    throw new OperationError(
       `cannot create or secure the directory ${home}: ${
         error instanceof Error ? error.message : String(error)
       }`,
-      EXIT_ERROR,
       "Make sure it is yours, or point CLOUDSIGNAL_HOME at a directory you own.",
     );
   }

@@ -6,8 +6,7 @@
  * different files); it holds the holder's pid and start time, for the waiting message.
  */
 
-import { CliError } from "../cli/errors.ts";
-import { EXIT_ERROR } from "../cli/exit_codes.ts";
+import { OperationError } from "../core/errors.ts";
 
 /** Options of `withFileLock`. */
 export interface FileLockOptions {
@@ -31,7 +30,7 @@ async function holderPid(path: string): Promise<number | null> {
 
 /**
  * Runs `action` while holding the exclusive lock on `path` (created with mode 0600 when
- * missing). Waits for another holder; fails with a `CliError` after `timeoutMs`.
+ * missing). Waits for another holder; fails with a `OperationError` after `timeoutMs`.
  */
 export async function withFileLock<T>(
   path: string,
@@ -60,9 +59,8 @@ export async function withFileLock<T>(
     clearTimeout(timeoutTimer);
     if (outcome === "timeout") {
       const pid = await holderPid(path);
-      throw new CliError(
+      throw new OperationError(
         `another cloudsignal process${pid ? ` (pid ${pid})` : ""} has held ${path} for too long`,
-        EXIT_ERROR,
         "Wait for it to finish or stop it, then run the command again.",
       );
     }

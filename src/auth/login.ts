@@ -6,9 +6,8 @@
  * Ctrl+C cancels. On success the session is stored as the current one for the API URL.
  */
 
-import { AuthError, CliError, UsageError } from "../cli/errors.ts";
-import { EXIT_ERROR, EXIT_OK } from "../cli/exit_codes.ts";
-import type { CliContext } from "../cli/program.ts";
+import { AuthError, OperationError, UsageError } from "../core/errors.ts";
+import type { OperationContext } from "../core/context.ts";
 import { openBrowser } from "./browser.ts";
 import {
   type CallbackResult,
@@ -35,16 +34,40 @@ import { deniedPage, failurePage, successPage } from "./pages.ts";
 import { createPkcePair, randomToken } from "./pkce.ts";
 import { fetchMe, TOKEN_ENV, tokenFromEnv } from "./session.ts";
 
-/** Flags of `cloudsignal login`. */
+/** What a login needs to know. */
 export interface LoginOptions {
   /** OAuth client id (`--client-id` / CLOUDSIGNAL_CLIENT_ID). */
   clientId?: string;
   /** Callback port (`--port`); absent or 0 lets the system choose. */
   port?: string;
-  /** False with `--no-browser`: only print the URL. */
+  /** False with `--no-browser`: only show the URL. */
   browser?: boolean;
-  /** Print the result as JSON on stdout. */
-  json?: boolean;
+}
+
+/** How the login talks to the person while it waits. */
+export interface LoginUi {
+  /** The authorization URL, before any browser is tried. */
+  showUrl(url: string, openingBrowser: boolean): void;
+  /** The wait for the sign-in starts; it ends at `deadline` (ms since the epoch). */
+  waiting(deadline: number, totalSeconds: number): void;
+  /** Something went wrong that does not end the login (a refused callback). */
+  warn(text: string): void;
+  /** Something the person should know while waiting (no browser could be opened). */
+  say(text: string): void;
+  /** The wait is over (signed in, failed, timed out or cancelled). */
+  stopWaiting(): void;
+}
+
+/** A completed login. */
+export interface LoginResult {
+  api_url: string;
+  email: string;
+  user_id: string;
+  organization: { id: string; short_id: string; name: string };
+  credentials_file: string;
+  token_expires_at: string | null;
+  /** Whether the server issued a refresh token (without one, the session ends with the token). */
+  refreshable: boolean;
 }
 
 /** The environment variable that shortens the 5-minute time-out (seconds; for tests). */
@@ -52,9 +75,6 @@ export const LOGIN_TIMEOUT_ENV = "CLOUDSIGNAL_LOGIN_TIMEOUT";
 
 /** The documented time-out. */
 export const DEFAULT_LOGIN_TIMEOUT_SECONDS = 300;
-
-/** Exit code after Ctrl+C (128 + SIGINT). */
-export const EXIT_CANCELLED = 130;
 
 /** `5 minutes`, `1 minute`, `90 seconds`. */
 export function formatDuration(seconds: number): string {
@@ -64,11 +84,6 @@ export function formatDuration(seconds: number): string {
   }
   const rounded = Math.round(seconds * 10) / 10;
   return `${rounded} second${rounded === 1 ? "" : "s"}`;
-}
-
-function clock(seconds: number): string {
-  const whole = Math.max(0, Math.ceil(seconds));
-  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
 }
 
 /** Parses `--port`: an integer from 0 to 65535. */
@@ -99,111 +114,59 @@ export function loginTimeoutSeconds(env: (name: string) => string | undefined): 
   return seconds;
 }
 
-/** Where the login waits: a countdown line on a terminal, one line otherwise. */
-class WaitStatus {
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #shown = false;
-
-  constructor(readonly context: CliContext, readonly deadline: number, readonly total: number) {}
-
-  start(): void {
-    const io = this.context.io;
-    if (!io.stderrIsTerminal) {
-      io.err(`Waiting for the browser sign-in (times out in ${formatDuration(this.total)})…\n`);
-      return;
-    }
-    this.#draw();
-    this.#timer = setInterval(() => this.#draw(), 1_000);
-  }
-
-  #draw(): void {
-    const left = (this.deadline - Date.now()) / 1000;
-    const io = this.context.io;
-    io.err(
-      `\r\u001b[2K${io.errStyle.cyan("…")} Waiting for the browser sign-in: ${clock(left)} left ${
-        io.errStyle.dim("(Ctrl+C to cancel)")
-      }`,
-    );
-    this.#shown = true;
-  }
-
-  /** Prints a message line without garbling the countdown. */
-  say(text: string): void {
-    const io = this.context.io;
-    if (this.#shown) io.err("\r\u001b[2K");
-    io.err(`${text}\n`);
-    if (this.#timer !== undefined) this.#draw();
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    if (this.#shown) this.context.io.err("\r\u001b[2K");
-    this.#shown = false;
-  }
-}
-
 type Outcome =
   | { kind: "callback"; result: CallbackResult }
   | { kind: "timeout" }
   | { kind: "cancelled" };
 
-/** Thrown inside the flow when Ctrl+C was pressed. */
-class Cancelled extends Error {}
-
 function checkIssuer(metadata: ServerMetadata, iss: string | null): void {
   const required = metadata.authorization_response_iss_parameter_supported;
   if (iss === null && !required) return;
   if (metadata.issuer === null || iss !== metadata.issuer) {
-    throw new CliError(
+    throw new OperationError(
       "the login response names a different authorization server than the one the login started with (iss mismatch); nothing was stored",
-      EXIT_ERROR,
       "Run `cloudsignal login` again; if it repeats, report it.",
     );
   }
 }
 
-/** Runs the login; returns the exit code. */
-export async function login(context: CliContext, options: LoginOptions): Promise<number> {
-  const io = context.io;
+function cancelled(): OperationError {
+  return new OperationError("Login cancelled; nothing was stored.", undefined, "cancelled");
+}
+
+/**
+ * Logs in through the browser and stores the session as the current one for the API URL.
+ * `context.signal` cancels the wait (an `OperationError` with code `cancelled`).
+ */
+export async function login(
+  context: OperationContext,
+  options: LoginOptions,
+  ui: LoginUi,
+): Promise<LoginResult> {
   if (tokenFromEnv(context) !== null) {
-    throw new CliError(
+    throw new OperationError(
       `${TOKEN_ENV} is set, so commands use that token and would ignore a stored login`,
-      EXIT_ERROR,
       `Unset it first (unset ${TOKEN_ENV}) to log in with the browser.`,
     );
   }
   const port = parsePort(options.port);
-  const timeoutSeconds = loginTimeoutSeconds((name) => io.env(name));
+  const timeoutSeconds = loginTimeoutSeconds((name) => context.env(name));
   const clientId = options.clientId?.trim() || DEFAULT_CLIENT_ID;
   const location = credentialsLocation(context.home);
   await readCredentials(location); // refuse an unsafe or damaged store before the user signs in
 
-  const cancel = new AbortController();
-  const onInterrupt = () => cancel.abort(new Cancelled("cancelled"));
-  let listening = false;
-  try {
-    Deno.addSignalListener("SIGINT", onInterrupt);
-    listening = true;
-  } catch { /* signals unsupported here: Ctrl+C then ends the process as usual */ }
-
+  const cancel = context.signal ?? new AbortController().signal;
   let server: CallbackServer | null = null;
-  let status: WaitStatus | null = null;
   let ended = false;
   try {
     checkApiUrl(context.apiUrl);
-    const metadata = await discoverMetadata(context, context.apiUrl, cancel.signal);
+    const metadata = await discoverMetadata(context, context.apiUrl, cancel);
     const pkce = await createPkcePair();
     const state = randomToken(32);
     server = startCallbackServer({
       port,
       state,
-      onRefused: (reason) =>
-        status?.say(
-          `${
-            io.errStyle.yellow("Warning:")
-          } refused ${reason} on the login callback; still waiting.`,
-        ),
+      onRefused: (reason) => ui.warn(`refused ${reason} on the login callback; still waiting.`),
     });
     const url = authorizationUrl(metadata, {
       clientId,
@@ -212,14 +175,11 @@ export async function login(context: CliContext, options: LoginOptions): Promise
       state,
     });
     const deadline = Date.now() + timeoutSeconds * 1000;
-    io.err(`To sign in, open this URL in a browser:\n\n  ${url}\n\n`);
-    const waiting = new WaitStatus(context, deadline, timeoutSeconds);
-    status = waiting;
+    ui.showUrl(url, options.browser !== false);
     if (options.browser !== false) {
-      io.err(`Opening it in your browser (--no-browser to skip)…\n`);
-      void openBrowser(url, (name) => io.env(name)).then((outcome) => {
+      void openBrowser(url, (name) => context.env(name)).then((outcome) => {
         if (outcome.opened === null && !ended) {
-          waiting.say(
+          ui.say(
             `Could not open a browser (${
               outcome.failures.join("; ") || "no opener"
             }); open the URL above yourself.`,
@@ -227,7 +187,7 @@ export async function login(context: CliContext, options: LoginOptions): Promise
         }
       });
     }
-    waiting.start();
+    ui.waiting(deadline, timeoutSeconds);
 
     let timer: ReturnType<typeof setTimeout> | undefined;
     const outcome = await Promise.race<Outcome>([
@@ -236,26 +196,23 @@ export async function login(context: CliContext, options: LoginOptions): Promise
         timer = setTimeout(() => resolve({ kind: "timeout" }), Math.max(0, deadline - Date.now()));
       }),
       new Promise((resolve) => {
-        if (cancel.signal.aborted) resolve({ kind: "cancelled" });
-        cancel.signal.addEventListener("abort", () => resolve({ kind: "cancelled" }), {
-          once: true,
-        });
+        if (cancel.aborted) resolve({ kind: "cancelled" });
+        cancel.addEventListener("abort", () => resolve({ kind: "cancelled" }), { once: true });
       }),
     ]);
     clearTimeout(timer);
-    waiting.stop();
+    ui.stopWaiting();
 
     if (outcome.kind === "timeout") {
       await server.finish(failurePage("The login timed out."));
-      throw new CliError(
+      throw new OperationError(
         "Login timed out",
-        EXIT_ERROR,
         `No sign-in arrived within ${
           formatDuration(timeoutSeconds)
         }. Run \`cloudsignal login\` to try again.`,
       );
     }
-    if (outcome.kind === "cancelled") throw new Cancelled("cancelled");
+    if (outcome.kind === "cancelled") throw cancelled();
     const result = outcome.result;
     if (result.kind === "error") {
       if (result.error === "access_denied") {
@@ -269,12 +226,12 @@ export async function login(context: CliContext, options: LoginOptions): Promise
         result.description ? `: ${printable(result.description)}` : ""
       }`;
       await server.finish(failurePage(`The authorization server answered: ${detail}`));
-      throw new CliError(`the authorization server refused the login (${detail})`);
+      throw new OperationError(`the authorization server refused the login (${detail})`);
     }
     try {
       checkIssuer(metadata, result.iss);
       if (result.code === "") {
-        throw new CliError("the login callback carried no authorization code");
+        throw new OperationError("the login callback carried no authorization code");
       }
       const tokens = await exchangeCode(context, {
         tokenEndpoint: metadata.token_endpoint,
@@ -282,12 +239,11 @@ export async function login(context: CliContext, options: LoginOptions): Promise
         code: result.code,
         redirectUri: server.redirectUri,
         verifier: pkce.verifier,
-      }, cancel.signal);
-      const me = await fetchMe(context, context.apiUrl, tokens.access_token, cancel.signal);
+      }, cancel);
+      const me = await fetchMe(context, context.apiUrl, tokens.access_token, cancel);
       if (me === null) {
-        throw new CliError(
+        throw new OperationError(
           `${context.apiUrl} refused the new access token (HTTP 401 on GET /v2/me)`,
-          EXIT_ERROR,
           "The authorization server and the API do not agree; check --api-url.",
         );
       }
@@ -316,52 +272,31 @@ export async function login(context: CliContext, options: LoginOptions): Promise
         result: undefined,
       }));
       await server.finish(successPage(me.email, me.organization.name));
-      io.err(
-        `${
-          io.errStyle.green("Logged in")
-        } as ${me.email} to organization ${me.organization.name} ` +
-          `(${me.organization.id}) at ${context.apiUrl}.\nCredentials saved to ${location.file}.\n`,
-      );
-      if (!tokens.refresh_token) {
-        io.err(
-          `${
-            io.errStyle.yellow("Note:")
-          } the server issued no refresh token; run \`cloudsignal login\` again when the access token expires.\n`,
-        );
-      }
-      if (options.json) {
-        io.out(
-          `${
-            JSON.stringify({
-              api_url: context.apiUrl,
-              email: me.email,
-              user_id: me.user_id,
-              organization: me.organization,
-              credentials_file: location.file,
-              token_expires_at: session.access_token_expires_at,
-            })
-          }\n`,
-        );
-      }
-      return EXIT_OK;
+      return {
+        api_url: context.apiUrl,
+        email: me.email,
+        user_id: me.user_id,
+        organization: me.organization,
+        credentials_file: location.file,
+        token_expires_at: session.access_token_expires_at,
+        refreshable: tokens.refresh_token !== null,
+      };
     } catch (error) {
-      if (!(error instanceof Cancelled) && !cancel.signal.aborted) {
+      if (!cancel.aborted) {
         const message = error instanceof Error ? error.message : String(error);
         await server.finish(failurePage(`The CLI could not complete the login: ${message}.`));
       }
       throw error;
     }
   } catch (error) {
-    if (error instanceof Cancelled || cancel.signal.aborted) {
-      status?.stop();
+    if (cancel.aborted) {
+      ui.stopWaiting();
       await server?.finish(failurePage("The login was cancelled in the terminal."));
-      io.err("\nLogin cancelled; nothing was stored.\n");
-      return EXIT_CANCELLED;
+      throw cancelled();
     }
     throw error;
   } finally {
     ended = true;
-    status?.stop();
-    if (listening) Deno.removeSignalListener("SIGINT", onInterrupt);
+    ui.stopWaiting();
   }
 }

@@ -4,9 +4,8 @@
  * (RFC 7009). Public client: no secret, `client_id` in the body.
  */
 
-import { CliError, UnavailableError } from "../cli/errors.ts";
-import { EXIT_ERROR } from "../cli/exit_codes.ts";
-import { printable } from "../cli/printable.ts";
+import { OperationError, UnavailableError } from "../core/errors.ts";
+import { printable } from "../core/printable.ts";
 
 export { printable };
 import {
@@ -53,26 +52,23 @@ export function checkApiUrl(apiUrl: string): void {
   try {
     url = new URL(apiUrl);
   } catch {
-    throw new CliError(
+    throw new OperationError(
       `the API URL ${JSON.stringify(apiUrl)} is not a URL`,
-      EXIT_ERROR,
       "Set --api-url or CLOUDSIGNAL_API_URL to e.g. https://api.cloudsignal.io",
     );
   }
   const secure = url.protocol === "https:" ||
     (url.protocol === "http:" && isLoopbackHost(url.hostname));
   if (!secure) {
-    throw new CliError(
+    throw new OperationError(
       `refusing to send credentials to ${redactUrl(url)}: the API URL must use https ` +
         "(plain http only on 127.0.0.1, [::1] or localhost)",
-      EXIT_ERROR,
       "Check --api-url / CLOUDSIGNAL_API_URL.",
     );
   }
   if (url.username || url.password || url.search || url.hash) {
-    throw new CliError(
+    throw new OperationError(
       `the API URL must not hold a user, password, query or fragment (${redactUrl(url)})`,
-      EXIT_ERROR,
       "Check --api-url / CLOUDSIGNAL_API_URL.",
     );
   }
@@ -84,9 +80,8 @@ export function checkApiUrl(apiUrl: string): void {
  */
 export function checkEndpoint(value: unknown, what: string, source: string): string {
   if (typeof value !== "string" || value === "") {
-    throw new CliError(
+    throw new OperationError(
       `the OAuth metadata at ${source} has no ${what}`,
-      EXIT_ERROR,
       "Is the API URL right (--api-url / CLOUDSIGNAL_API_URL)?",
     );
   }
@@ -94,18 +89,16 @@ export function checkEndpoint(value: unknown, what: string, source: string): str
   try {
     url = new URL(value);
   } catch {
-    throw new CliError(
+    throw new OperationError(
       `the OAuth metadata at ${source} has an invalid ${what}: expected an absolute URL`,
-      EXIT_ERROR,
     );
   }
   const secure = url.protocol === "https:" ||
     (url.protocol === "http:" && isLoopbackHost(url.hostname));
   if (!secure || url.username || url.password || url.hash) {
-    throw new CliError(
+    throw new OperationError(
       `the OAuth metadata at ${source} has an unsafe ${what} (${redactUrl(url)}): ` +
         "expected an https URL (http only on 127.0.0.1, ::1 or localhost), without credentials or fragment",
-      EXIT_ERROR,
     );
   }
   return url.href;
@@ -144,9 +137,8 @@ export async function discoverMetadata(
     }
     return parseMetadata(document as Record<string, unknown>, source);
   }
-  throw new CliError(
+  throw new OperationError(
     `the API at ${apiUrl} publishes no OAuth metadata: tried ${tried.join(" and ")}`,
-    EXIT_ERROR,
     "Is the API URL right (--api-url / CLOUDSIGNAL_API_URL)?",
   );
 }
@@ -155,10 +147,9 @@ export async function discoverMetadata(
 export function parseMetadata(document: Record<string, unknown>, source: string): ServerMetadata {
   const methods = document.code_challenge_methods_supported;
   if (Array.isArray(methods) && !methods.includes("S256")) {
-    throw new CliError(
+    throw new OperationError(
       `the authorization server at ${source} does not support PKCE with S256 ` +
         `(code_challenge_methods_supported: ${JSON.stringify(methods)})`,
-      EXIT_ERROR,
       "The CLI only logs in with PKCE S256, which the server must offer.",
     );
   }
@@ -207,14 +198,15 @@ export interface TokenSet {
 }
 
 /** The server refused an OAuth request (RFC 6749 §5.2 error response). */
-export class OAuthError extends CliError {
+export class OAuthError extends OperationError {
   constructor(
     message: string,
-    readonly code: string,
+    /** The OAuth `error` code, e.g. `invalid_grant`. */
+    readonly oauthCode: string,
     readonly description: string | null,
     readonly status: number,
   ) {
-    super(message, EXIT_ERROR);
+    super(message);
     this.name = "OAuthError";
   }
 }
@@ -246,7 +238,7 @@ function oauthErrorOf(response: HttpResponse, what: string): OAuthError | null {
   );
 }
 
-function failure(response: HttpResponse, endpoint: string, what: string): CliError {
+function failure(response: HttpResponse, endpoint: string, what: string): OperationError {
   if (response.status >= 500 || response.status === 429) {
     return new UnavailableError(
       `${hostOf(endpoint)} answered HTTP ${response.status} to the ${what}`,
@@ -254,10 +246,7 @@ function failure(response: HttpResponse, endpoint: string, what: string): CliErr
     );
   }
   return oauthErrorOf(response, what) ??
-    new CliError(
-      `${hostOf(endpoint)} answered HTTP ${response.status} to the ${what}`,
-      EXIT_ERROR,
-    );
+    new OperationError(`${hostOf(endpoint)} answered HTTP ${response.status} to the ${what}`);
 }
 
 async function tokenRequest(
@@ -282,7 +271,7 @@ async function tokenRequest(
   }
   const fields = typeof body === "object" && body !== null ? body as Record<string, unknown> : {};
   const invalid = (detail: string) =>
-    new CliError(`${hostOf(endpoint)} sent an invalid answer to the ${what}: ${detail}`);
+    new OperationError(`${hostOf(endpoint)} sent an invalid answer to the ${what}: ${detail}`);
   if (typeof fields.access_token !== "string" || !/^[\x21-\x7e]+$/.test(fields.access_token)) {
     throw invalid("no usable access_token");
   }

@@ -5,9 +5,8 @@
  * `authorizedRequest`) before every request.
  */
 
-import { AuthError, CliError, UnavailableError, UsageError } from "../cli/errors.ts";
-import { EXIT_ERROR } from "../cli/exit_codes.ts";
-import type { CliContext } from "../cli/program.ts";
+import { AuthError, OperationError, UnavailableError, UsageError } from "../core/errors.ts";
+import { debugLog, type OperationContext } from "../core/context.ts";
 import {
   hostOf,
   type HttpContext,
@@ -27,7 +26,7 @@ import {
   withSession,
 } from "./credentials.ts";
 import { checkApiUrl, OAuthError, refreshTokens } from "./oauth.ts";
-import { printable } from "../cli/printable.ts";
+import { printable } from "../core/printable.ts";
 
 /** The environment variable that supplies an access token for CI and scripts. */
 export const TOKEN_ENV = "CLOUDSIGNAL_TOKEN";
@@ -46,7 +45,7 @@ export const SESSION_EXPIRED_MESSAGE = "Session expired. Run `cloudsignal login`
 
 /** `Error: Session expired. Run \`cloudsignal login\` again.` (exit 4). */
 export function sessionExpired(): AuthError {
-  return new AuthError(SESSION_EXPIRED_MESSAGE);
+  return new AuthError(SESSION_EXPIRED_MESSAGE, undefined, "session_expired");
 }
 
 /** What `getAccessToken` returns. */
@@ -75,9 +74,9 @@ export interface GetAccessTokenOptions {
 
 /** CLOUDSIGNAL_TOKEN, trimmed; null when unset or empty. `UsageError` when it cannot be a token. */
 export function tokenFromEnv(
-  context: { io: { env(name: string): string | undefined } },
+  context: { env(name: string): string | undefined },
 ): string | null {
-  const value = context.io.env(TOKEN_ENV)?.trim() ?? "";
+  const value = context.env(TOKEN_ENV)?.trim() ?? "";
   if (value === "") return null;
   if (!/^[\x21-\x7e]+$/.test(value)) {
     throw new UsageError(
@@ -116,7 +115,7 @@ function refreshTokenExpired(session: StoredSession): boolean {
     Date.parse(session.refresh_token_expires_at) <= Date.now();
 }
 
-function notLoggedIn(context: CliContext, sessions: StoredSession[]): AuthError {
+function notLoggedIn(context: OperationContext, sessions: StoredSession[]): AuthError {
   const others = [...new Set(sessions.map((session) => session.api_url))];
   const flag = context.apiUrlExplicit ? ` --api-url ${context.apiUrl}` : "";
   let hint: string | undefined;
@@ -140,10 +139,6 @@ function fromSession(session: StoredSession, location: CredentialsLocation): Acc
   };
 }
 
-function debugLine(context: CliContext, text: string): void {
-  if (context.debug) context.io.err(context.io.errStyle.dim(`debug: ${text}`) + "\n");
-}
-
 /**
  * The access token to send, from CLOUDSIGNAL_TOKEN or the current session of
  * `context.apiUrl`.
@@ -153,7 +148,7 @@ function debugLine(context: CliContext, text: string): void {
  *   from or written to disk, never refreshed. With `rejectedToken` set → `AuthError`.
  * - Otherwise the current session for `context.apiUrl` from the credential store. No
  *   session → `AuthError` (exit 4) saying to run `cloudsignal login`. A damaged or
- *   unsafe credentials file → `CliError` (exit 1) saying how to fix it.
+ *   unsafe credentials file → `OperationError` (exit 1) saying how to fix it.
  * - When the access token has under 60 s left (or `rejectedToken` equals it), refreshes
  *   under the exclusive lock: re-reads the file after taking it, and uses a token another
  *   process stored in the meantime instead of refreshing again. A refused refresh
@@ -163,7 +158,7 @@ function debugLine(context: CliContext, text: string): void {
  * - The result never appears in any output; callers must not print it either.
  */
 export async function getAccessToken(
-  context: CliContext,
+  context: OperationContext,
   options: GetAccessTokenOptions = {},
 ): Promise<AccessToken> {
   checkApiUrl(context.apiUrl);
@@ -198,19 +193,19 @@ export async function getAccessToken(
 }
 
 async function refreshSession(
-  context: CliContext,
+  context: OperationContext,
   location: CredentialsLocation,
   seen: StoredSession,
   rejected: string | undefined,
 ): Promise<AccessToken> {
-  debugLine(context, "access token expires soon; refreshing the session");
+  debugLog(context, "access token expires soon; refreshing the session");
   const session = await updateCredentials(location, async (file) => {
     const latest = findSession(file, seen.api_url, seen.organization.id);
     if (!latest) throw notLoggedIn(context, file.sessions);
     const changed = latest.access_token !== seen.access_token &&
       latest.access_token !== rejected;
     if (changed && secondsLeft(latest) >= ADOPT_MARGIN_SECONDS) {
-      debugLine(context, "another cloudsignal process refreshed the session; using its token");
+      debugLog(context, "another cloudsignal process refreshed the session; using its token");
       return { result: latest };
     }
     if (!latest.refresh_token || refreshTokenExpired(latest)) throw sessionExpired();
@@ -224,7 +219,7 @@ async function refreshSession(
     } catch (error) {
       if (
         error instanceof OAuthError &&
-        ["invalid_grant", "invalid_client", "unauthorized_client"].includes(error.code)
+        ["invalid_grant", "invalid_client", "unauthorized_client"].includes(error.oauthCode)
       ) {
         throw sessionExpired();
       }
@@ -247,7 +242,7 @@ async function refreshSession(
     return { write: withSession(file, updated, false), result: updated };
   }, {
     onWait: (pid) =>
-      debugLine(
+      debugLog(
         context,
         `waiting for another cloudsignal process${
           pid ? ` (pid ${pid})` : ""
@@ -264,7 +259,7 @@ async function refreshSession(
  * Other statuses are returned to the caller.
  */
 export async function authorizedRequest(
-  context: CliContext,
+  context: OperationContext,
   request: HttpRequest,
 ): Promise<{ response: HttpResponse; access: AccessToken }> {
   let access = await getAccessToken(context);
@@ -288,7 +283,7 @@ export interface Me {
   organization: SessionOrganization;
 }
 
-/** Checks a `/v2/me` body; `CliError` naming the field when it does not match. */
+/** Checks a `/v2/me` body; `OperationError` naming the field when it does not match. */
 export function parseMe(body: unknown, source: string): Me {
   const object = (value: unknown) =>
     typeof value === "object" && value !== null && !Array.isArray(value)
@@ -298,10 +293,7 @@ export function parseMe(body: unknown, source: string): Me {
   const organization = object(root?.organization);
   const text = (value: unknown, where: string): string => {
     if (typeof value !== "string" || value === "") {
-      throw new CliError(
-        `${source} answered without ${where} (expected a non-empty string)`,
-        EXIT_ERROR,
-      );
+      throw new OperationError(`${source} answered without ${where} (expected a non-empty string)`);
     }
     return value;
   };
@@ -318,7 +310,7 @@ export function parseMe(body: unknown, source: string): Me {
 
 /**
  * `GET <apiUrl>/v2/me` with a given token (used by login, before a session exists).
- * Null on 401; `UnavailableError` on 5xx; `CliError` on other failures.
+ * Null on 401; `UnavailableError` on 5xx; `OperationError` on other failures.
  */
 export async function fetchMe(
   context: HttpContext,
@@ -342,7 +334,7 @@ export function checkMeResponse(response: HttpResponse, url: string): unknown {
     throw new UnavailableError(`${hostOf(url)} answered HTTP ${response.status} to GET /v2/me`);
   }
   if (!response.ok) {
-    throw new CliError(`${hostOf(url)} answered HTTP ${response.status} to GET /v2/me`);
+    throw new OperationError(`${hostOf(url)} answered HTTP ${response.status} to GET /v2/me`);
   }
   return response.json();
 }

@@ -1,25 +1,26 @@
 /**
- * `user claims set|show|unset`: identity claims that `{$self}` rules bind topics to. A value
- * with `/`, `+`, `#` or NUL is refused before anything is written when a rule of the live
- * policy puts that claim into a topic: there it could never match safely.
+ * Identity claims, the values `{$self}` rules bind topics to, and the organization's users.
+ * A value with `/`, `+`, `#` or NUL is refused before anything is written when a rule of the
+ * live policy puts that claim into a topic: there it could never match safely.
  */
 
-import type { CliContext } from "../cli/program.ts";
-import { CliError, UsageError } from "../cli/errors.ts";
-import { EXIT_OK } from "../cli/exit_codes.ts";
-import { withProgress } from "../cli/progress.ts";
+import type { OperationContext } from "../core/context.ts";
+import { step } from "../core/context.ts";
+import { OperationError, UsageError } from "../core/errors.ts";
 import { ApiClient } from "../api/client.ts";
-import type { UserClaims } from "../api/openapi_types.ts";
+import type { User, UserClaims } from "../api/openapi_types.ts";
 import { CLAIM_NAME } from "../acl/template.ts";
 import { unsafeCharacter } from "../acl/match.ts";
 import { policyUses } from "../acl/policy_uses.ts";
-import { printable, quoted } from "../cli/printable.ts";
 
-function checkKey(key: string): void {
+/** Checks a claim name; `UsageError` naming `argument` when it is not one. */
+export function checkClaimKey(key: string, argument = "key"): void {
   if (!CLAIM_NAME.test(key)) {
     throw new UsageError(
-      `--key ${JSON.stringify(key)} is not a claim name: a letter or _, then letters, digits, _ ` +
-        "or - (64 at most)",
+      `${argument} ${JSON.stringify(key)} is not a claim name: a letter or _, then letters, ` +
+        "digits, _ or - (64 at most)",
+      undefined,
+      argument,
     );
   }
 }
@@ -28,80 +29,71 @@ function describeCharacter(character: string): string {
   return character === "\u0000" ? "NUL" : `'${character}'`;
 }
 
-/** `user claims set <user> --key k --value v`. */
+/** A claim change: which user, which claim. */
+export interface ClaimInput {
+  /** The user's id or username. */
+  user: string;
+  key: string;
+}
+
+/**
+ * Sets a claim. A value that could widen a topic is refused, naming the rules that use the
+ * claim, when the live policy substitutes it into a topic; nothing is written then.
+ */
 export async function setClaim(
-  context: CliContext,
-  user: string,
-  key: string,
-  value: string,
-): Promise<number> {
-  checkKey(key);
+  context: OperationContext,
+  input: ClaimInput & { value: string },
+): Promise<UserClaims> {
+  checkClaimKey(input.key);
   const client = new ApiClient(context);
-  const unsafe = unsafeCharacter(value);
+  const unsafe = unsafeCharacter(input.value);
   if (unsafe !== null) {
-    const live = await withProgress(context.io, "Checking the live policy", () => client.policy());
+    const live = await step(context, "Checking the live policy", () => client.policy());
     const uses = policyUses(live.policy).claims.filter((use) =>
-      use.claim === key && use.kind === "substituted"
+      use.claim === input.key && use.kind === "substituted"
     );
     if (uses.length > 0) {
-      throw new CliError(
-        `refusing to set claim "${key}" of ${user}: the value contains ${
+      throw new OperationError(
+        `refusing to set claim "${input.key}" of ${input.user}: the value contains ${
           describeCharacter(unsafe)
         }, and ${uses.length === 1 ? "a rule puts" : "rules put"} this claim into a topic, ` +
           "where / + # and NUL could widen it (such a rule never matches); nothing was written",
-        1,
         `Rules of revision ${live.revision} that use it:\n${
           uses.map((use) => `  ${use.path}: ${use.topic}`).join("\n")
         }`,
+        "failed",
+        { argument: "value" },
       );
     }
   }
-  const claims = await withProgress(
-    context.io,
+  return await step(
+    context,
     "Setting the claim",
-    () => client.setClaim(user, key, value),
+    () => client.setClaim(input.user, input.key, input.value),
   );
-  context.io.err(
-    `Set claim "${key}" of ${printable(claims.username)} (${printable(claims.user_id)}).\n`,
-  );
-  return EXIT_OK;
 }
 
-/** `user claims unset <user> --key k`. */
-export async function unsetClaim(context: CliContext, user: string, key: string): Promise<number> {
-  checkKey(key);
+/** Removes a claim. */
+export async function unsetClaim(
+  context: OperationContext,
+  input: ClaimInput,
+): Promise<UserClaims> {
+  checkClaimKey(input.key);
   const client = new ApiClient(context);
-  const claims = await withProgress(
-    context.io,
-    "Removing the claim",
-    () => client.unsetClaim(user, key),
-  );
-  context.io.err(
-    `Removed claim "${key}" of ${printable(claims.username)} (${printable(claims.user_id)}).\n`,
-  );
-  return EXIT_OK;
+  return await step(context, "Removing the claim", () => client.unsetClaim(input.user, input.key));
 }
 
-/** The claims as an aligned two-column table. */
-export function claimsTable(claims: UserClaims): string {
-  const entries = Object.entries(claims.claims)
-    .map(([key, value]) => [printable(key, 64), value] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (entries.length === 0) return `${printable(claims.username)} has no claims.\n`;
-  const width = Math.max(3, ...entries.map(([key]) => key.length));
-  const lines = [`${"KEY".padEnd(width)}  VALUE`];
-  for (const [key, value] of entries) lines.push(`${key.padEnd(width)}  ${quoted(value)}`);
-  return `${lines.join("\n")}\n`;
-}
-
-/** `user claims show <user>`. */
-export async function showClaims(
-  context: CliContext,
-  user: string,
-  flags: { json?: boolean },
-): Promise<number> {
+/** A user's claims. */
+export function showClaims(
+  context: OperationContext,
+  input: { user: string },
+): Promise<UserClaims> {
   const client = new ApiClient(context);
-  const claims = await withProgress(context.io, "Fetching the claims", () => client.claims(user));
-  context.io.out(flags.json ? `${quoted(claims)}\n` : claimsTable(claims));
-  return EXIT_OK;
+  return step(context, "Fetching the claims", () => client.claims(input.user));
+}
+
+/** The organization's users. */
+export function listUsers(context: OperationContext): Promise<User[]> {
+  const client = new ApiClient(context);
+  return step(context, "Fetching the users", () => client.users());
 }

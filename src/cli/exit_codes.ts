@@ -1,5 +1,7 @@
 /** Process exit codes of the CLI (listed in `--help` and README). */
 
+import type { ErrorCode } from "../core/errors.ts";
+
 /** Success. */
 export const EXIT_OK = 0;
 /** An error, or a policy with validation errors. */
@@ -21,3 +23,20 @@ export const EXIT_CODE_HELP = `Exit codes:
   3  acl simulate --exit-status decided deny, or policy tests failed
   4  not logged in, or the session expired
   5  network or server unavailable`;
+
+/** The exit code of an operation's error code. */
+export function exitCodeOf(code: ErrorCode): number {
+  switch (code) {
+    case "invalid_argument":
+      return EXIT_USAGE;
+    case "not_logged_in":
+    case "session_expired":
+      return EXIT_AUTH;
+    case "unavailable":
+      return EXIT_UNAVAILABLE;
+    case "tests_failed":
+      return EXIT_DENIED;
+    default:
+      return EXIT_ERROR;
+  }
+}

@@ -3,15 +3,10 @@
  * the environment. Commands write through an `Io` so they can be tested without a terminal.
  */
 
+import { PLAIN, type TextStyle } from "../core/text_style.ts";
+
 /** ANSI styles used by the CLI. */
-export interface Palette {
-  bold(text: string): string;
-  dim(text: string): string;
-  red(text: string): string;
-  green(text: string): string;
-  yellow(text: string): string;
-  cyan(text: string): string;
-}
+export type Palette = TextStyle;
 
 /** What a command may use of the process it runs in. */
 export interface Io {
@@ -43,15 +38,6 @@ const COLOURS: Palette = {
   green: ansi(32, 39),
   yellow: ansi(33, 39),
   cyan: ansi(36, 39),
-};
-
-const PLAIN: Palette = {
-  bold: (text) => text,
-  dim: (text) => text,
-  red: (text) => text,
-  green: (text) => text,
-  yellow: (text) => text,
-  cyan: (text) => text,
 };
 
 /** The styles to use: colours only on a terminal and without NO_COLOR or --no-color. */

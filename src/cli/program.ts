@@ -5,23 +5,22 @@
 
 import { Command, CommanderError, type CommandUnknownOpts, Option } from "./vendor/commander.js";
 import { type Io, processIo } from "./io.ts";
-import { CliError } from "./errors.ts";
-import { EXIT_CODE_HELP, EXIT_ERROR, EXIT_OK, EXIT_USAGE } from "./exit_codes.ts";
+import { OperationError } from "../core/errors.ts";
+import {
+  debugFromEnv,
+  DEFAULT_API_URL,
+  homeFromEnv,
+  type OperationContext,
+} from "../core/context.ts";
+import { EXIT_CODE_HELP, EXIT_ERROR, EXIT_OK, EXIT_USAGE, exitCodeOf } from "./exit_codes.ts";
+import { withProgress } from "./progress.ts";
 import { versionText } from "../version.ts";
 
-/** The default API. */
-export const DEFAULT_API_URL = "https://api.cloudsignal.io";
+export { DEFAULT_API_URL };
 
-/** What every command gets from the root options and the environment. */
-export interface CliContext {
+/** What every command gets: the operations' context plus the terminal. */
+export interface CliContext extends OperationContext {
   io: Io;
-  /** API base URL without a trailing slash. */
-  apiUrl: string;
-  /** Whether the API URL was chosen by flag or environment (not the default). */
-  apiUrlExplicit: boolean;
-  debug: boolean;
-  /** The CLI's state directory: CLOUDSIGNAL_HOME or ~/.cloudsignal. */
-  home: string;
 }
 
 /** Builds the root command with the global options. */
@@ -56,32 +55,37 @@ interface GlobalOptionValues {
 }
 
 function homeDirectory(io: Io): string {
-  const override = io.env("CLOUDSIGNAL_HOME");
-  if (override) return override;
-  const home = io.env("HOME") ?? io.env("USERPROFILE");
-  if (!home) {
-    throw new CliError(
-      "cannot find your home directory",
-      EXIT_ERROR,
-      "set HOME or CLOUDSIGNAL_HOME",
-    );
+  const home = homeFromEnv((name) => io.env(name));
+  if (home === null) {
+    throw new OperationError("cannot find your home directory", "set HOME or CLOUDSIGNAL_HOME");
   }
-  return `${home}/.cloudsignal`;
+  return home;
+}
+
+/** The operation context of a terminal: diagnostics dimmed on stderr, a spinner for slow steps. */
+export function cliContext(
+  io: Io,
+  options: { apiUrl?: string; debug?: boolean; signal?: AbortSignal; home?: string },
+): CliContext {
+  const apiUrl = (options.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, "");
+  return {
+    io,
+    apiUrl,
+    apiUrlExplicit: options.apiUrl !== undefined,
+    debug: options.debug === true || debugFromEnv(io.env("CLOUDSIGNAL_DEBUG")),
+    home: options.home ?? homeDirectory(io),
+    env: (name) => io.env(name),
+    log: (line) => io.err(`${io.errStyle.dim(line)}\n`),
+    progress: (label, work) => withProgress(io, label, work),
+    signal: options.signal,
+  };
 }
 
 /** The context for a command, from its own and its ancestors' options. */
 export function contextOf(command: { optsWithGlobals(): object }): CliContext {
   const options = command.optsWithGlobals() as GlobalOptionValues;
   const io = processIo({ noColor: options.color === false });
-  const debugEnv = io.env("CLOUDSIGNAL_DEBUG") ?? "";
-  const apiUrl = (options.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, "");
-  return {
-    io,
-    apiUrl,
-    apiUrlExplicit: options.apiUrl !== undefined,
-    debug: options.debug === true || ["1", "true", "yes"].includes(debugEnv.toLowerCase()),
-    home: homeDirectory(io),
-  };
+  return cliContext(io, { apiUrl: options.apiUrl, debug: options.debug });
 }
 
 let exitCode = EXIT_OK;
@@ -95,14 +99,15 @@ export function act<A extends unknown[]>(
   };
 }
 
-function printError(io: Io, error: CliError): void {
+/** Prints `Error: <message>` and the hint. */
+export function printError(io: Io, error: OperationError): void {
   io.err(`${io.errStyle.red("Error:")} ${error.message}\n`);
   if (error.hint) io.err(`${error.hint}\n`);
 }
 
 /**
  * Parses `args`, runs the chosen command, and exits: with its code, 2 for usage errors, the
- * error's own code for a `CliError`, and 1 for anything unexpected (stack only with --debug).
+ * error's own code for a `OperationError`, and 1 for anything unexpected (stack only with --debug).
  */
 export async function runProgram(program: Program, args: string[]): Promise<never> {
   const io = processIo({ noColor: args.includes("--no-color") });
@@ -140,9 +145,9 @@ function exitCodeFor(error: unknown, io: Io, args: string[]): number {
     if (error.code === "commander.executeSubCommandAsync") return EXIT_ERROR;
     return EXIT_USAGE;
   }
-  if (error instanceof CliError) {
+  if (error instanceof OperationError) {
     printError(io, error);
-    return error.exitCode;
+    return exitCodeOf(error.code);
   }
   const message = error instanceof Error ? error.message : String(error);
   io.err(`${io.errStyle.red("Error:")} unexpected failure: ${message}\n`);

@@ -1,4 +1,4 @@
-/** The `acl` command group: flags and help; the work happens in src/policy/. */
+/** The `acl` command group: flags and help; `./acl/` runs and prints, src/policy/ does the work. */
 
 import { Option } from "../cli/vendor/commander.js";
 import { act, contextOf, type Program } from "../cli/program.ts";
@@ -26,8 +26,8 @@ export function registerAcl(program: Program): void {
     .option("--compact", "always print it on one line")
     .option("-o, --output <file>", "write to a file (atomically) instead of stdout")
     .action(act(async (options, command) => {
-      const { getPolicy } = await import("../policy/remote_policy.ts");
-      return await getPolicy(contextOf(command), options);
+      const { runGet } = await import("./acl/get.ts");
+      return await runGet(contextOf(command), options);
     }));
 
   acl
@@ -47,8 +47,8 @@ export function registerAcl(program: Program): void {
     )
     .option("--force", "replace whatever revision is live")
     .action(act(async (file, options, command) => {
-      const { updatePolicy } = await import("../policy/remote_policy.ts");
-      return await updatePolicy(contextOf(command), file, options);
+      const { runUpdate } = await import("./acl/update.ts");
+      return await runUpdate(contextOf(command), file, options);
     }));
 
   acl
@@ -58,8 +58,8 @@ export function registerAcl(program: Program): void {
     )
     .option("--json", "print them as JSON")
     .action(act(async (options, command) => {
-      const { listRevisions } = await import("../policy/remote_policy.ts");
-      return await listRevisions(contextOf(command), options);
+      const { runRevisions } = await import("./acl/revisions.ts");
+      return await runRevisions(contextOf(command), options);
     }));
 
   acl
@@ -71,18 +71,8 @@ export function registerAcl(program: Program): void {
     .option("--local-only", "skip the server check (no network)")
     .option("--json", "print the findings as JSON")
     .action(act(async (file, options, command) => {
-      const context = contextOf(command);
-      const { validateFile } = await import("../policy/validate_run.ts");
-      const { ApiClient } = await import("../api/client.ts");
-      const { withProgress } = await import("../cli/progress.ts");
-      const client = new ApiClient(context);
-      return await validateFile(
-        context.io,
-        file,
-        options,
-        (policy) =>
-          withProgress(context.io, "Checking with the server", () => client.validate(policy)),
-      );
+      const { runValidate } = await import("./acl/validate.ts");
+      return await runValidate(contextOf(command), file, options);
     }));
 
   acl
@@ -118,20 +108,8 @@ export function registerAcl(program: Program): void {
     .option("--exit-status", "exit 3 when the decision is deny")
     .option("--compare-server", "also ask the API to decide, and fail on any difference")
     .action(act(async (options, command) => {
-      const context = contextOf(command);
-      if (options.policy !== undefined && options.user === undefined && !options.compareServer) {
-        // Fully offline: no API client, no credentials.
-        const { requestFromFlags, simulate, reportDecision } = await import(
-          "../policy/simulate.ts"
-        );
-        const { loadValidPolicy } = await import("../policy/local_policy.ts");
-        const request = requestFromFlags(options);
-        const loaded = await loadValidPolicy(context.io, options.policy);
-        const decision = simulate(loaded.compiled, request);
-        return reportDecision(context.io, decision, request, options, loaded.name);
-      }
-      const { simulateCommand } = await import("../policy/remote_simulate.ts");
-      return await simulateCommand(context, options);
+      const { runSimulate } = await import("./acl/simulate.ts");
+      return await runSimulate(contextOf(command), options);
     }));
 
   acl
@@ -142,9 +120,8 @@ export function registerAcl(program: Program): void {
     .argument("<file>", "policy JSON file (- for stdin)")
     .option("--json", "print the results as JSON")
     .action(act(async (file, options, command) => {
-      const context = contextOf(command);
-      const { testFile } = await import("../policy/test_run.ts");
-      return await testFile(context.io, file, options);
+      const { runTest } = await import("./acl/test.ts");
+      return await runTest(contextOf(command), file, options);
     }));
 
   acl
@@ -157,8 +134,7 @@ export function registerAcl(program: Program): void {
     .option("-o, --output <file>", "where to write it (- for stdout)", "policy.json")
     .option("--force", "replace the file if it exists")
     .action(act(async (options, command) => {
-      const context = contextOf(command);
-      const { initPolicy } = await import("../policy/init.ts");
-      return await initPolicy(context.io, options);
+      const { runInit } = await import("./acl/init.ts");
+      return await runInit(contextOf(command), options);
     }));
 }

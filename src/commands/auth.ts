@@ -32,8 +32,8 @@ See docs/auth.md.`,
     )
     .action(act(async (options, command) => {
       const context = contextOf(command);
-      const { login } = await import("../auth/login.ts");
-      return await login(context, options);
+      const { runLogin } = await import("./auth/login.ts");
+      return await runLogin(context, options);
     }));
 
   program
@@ -44,8 +44,8 @@ See docs/auth.md.`,
     .option("--json", "print as JSON (never includes a token)")
     .action(act(async (options, command) => {
       const context = contextOf(command);
-      const { whoami } = await import("../auth/account.ts");
-      return await whoami(context, options);
+      const { runWhoami } = await import("./auth/account.ts");
+      return await runWhoami(context, options);
     }));
 
   program
@@ -56,7 +56,7 @@ See docs/auth.md.`,
     .option("--json", "print the result as JSON")
     .action(act(async (options, command) => {
       const context = contextOf(command);
-      const { logout } = await import("../auth/account.ts");
-      return await logout(context, options);
+      const { runLogout } = await import("./auth/account.ts");
+      return await runLogout(context, options);
     }));
 }

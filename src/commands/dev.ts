@@ -41,7 +41,7 @@ export function registerDev(program: Program): void {
     )
     .action(act(async (options, command) => {
       const context = contextOf(command);
-      const { runDev } = await import("../platform/dev_command.ts");
+      const { runDev } = await import("./dev/run.ts");
       return await runDev(context, options);
     }));
 }

@@ -21,8 +21,8 @@ export function registerUser(program: Program): void {
     .requiredOption("--key <key>", "claim name, e.g. agent_id")
     .requiredOption("--value <value>", "claim value")
     .action(act(async (userId, options, command) => {
-      const { setClaim } = await import("../claims/user_claims.ts");
-      return await setClaim(contextOf(command), userId, options.key, options.value);
+      const { runSetClaim } = await import("./user/claims.ts");
+      return await runSetClaim(contextOf(command), userId, options.key, options.value);
     }));
 
   claims
@@ -31,8 +31,8 @@ export function registerUser(program: Program): void {
     .argument("<user>", "the user's id or username")
     .option("--json", "print them as JSON")
     .action(act(async (userId, options, command) => {
-      const { showClaims } = await import("../claims/user_claims.ts");
-      return await showClaims(contextOf(command), userId, options);
+      const { runShowClaims } = await import("./user/claims.ts");
+      return await runShowClaims(contextOf(command), userId, options);
     }));
 
   claims
@@ -41,7 +41,7 @@ export function registerUser(program: Program): void {
     .argument("<user>", "the user's id or username")
     .requiredOption("--key <key>", "claim name")
     .action(act(async (userId, options, command) => {
-      const { unsetClaim } = await import("../claims/user_claims.ts");
-      return await unsetClaim(contextOf(command), userId, options.key);
+      const { runUnsetClaim } = await import("./user/claims.ts");
+      return await runUnsetClaim(contextOf(command), userId, options.key);
     }));
 }

@@ -7,8 +7,8 @@
 import type { AclRequest, Effect, Policy, PolicyTest } from "../acl/types.ts";
 import { compilePolicy } from "../acl/compile.ts";
 import { evaluate } from "../acl/evaluate.ts";
-import type { Palette } from "../cli/io.ts";
-import { quoted } from "../cli/printable.ts";
+import type { TextStyle } from "../core/text_style.ts";
+import { quoted } from "../core/printable.ts";
 
 type Section = "global" | "rules" | "publishers";
 const SECTIONS: Section[] = ["global", "rules", "publishers"];
@@ -164,7 +164,7 @@ function summary(value: Record<string, unknown>): string {
 export function formatDiff(
   diff: PolicyDiff,
   changes: DecisionChange[] | null,
-  style: Palette,
+  style: TextStyle,
 ): string {
   const lines: string[] = [];
   for (const { field, from, to } of diff.fields) {

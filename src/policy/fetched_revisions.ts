@@ -4,7 +4,7 @@
  * `<CLOUDSIGNAL_HOME>/policy-revisions.json`; it holds no secret.
  */
 
-import { writeFileAtomic } from "../cli/atomic_write.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
 
 const FILE = "policy-revisions.json";
 const VERSION = 1;

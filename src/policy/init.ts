@@ -1,17 +1,29 @@
-/** `acl init`: writes a starter policy, never over an existing file unless asked. */
+/** Starter policies: writing a preset to a file, never over an existing one unless asked. */
 
-import { CliError } from "../cli/errors.ts";
-import type { Io } from "../cli/io.ts";
-import { writeFileAtomic } from "../cli/atomic_write.ts";
-import { countsSummary } from "./report.ts";
+import { OperationError } from "../core/errors.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
+import type { PolicyCounts } from "../acl/validate.ts";
 import { formatPolicyJson } from "./json_format.ts";
 import { preset, type PresetName } from "./presets.ts";
 
-/** Flags of `acl init`. */
-export interface InitFlags {
+/** Input of `writePreset`. */
+export interface WritePresetInput {
   preset: PresetName;
+  /** The file to write. */
   output: string;
+  /** Replace the file if it exists. */
   force?: boolean;
+}
+
+/** A preset's counts of rules and tests. */
+export function presetCounts(name: PresetName): PolicyCounts {
+  const policy = preset(name);
+  return {
+    global: policy.global?.length ?? 0,
+    rules: policy.rules?.length ?? 0,
+    publishers: policy.publishers?.length ?? 0,
+    tests: policy.tests?.length ?? 0,
+  };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -24,23 +36,19 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Writes the preset to `flags.output` (`-` for stdout). */
-export async function initPolicy(io: Io, flags: InitFlags): Promise<number> {
-  const policy = preset(flags.preset);
-  const text = formatPolicyJson(policy);
-  if (flags.output === "-") {
-    io.out(text);
-    return 0;
-  }
-  if (!flags.force && await exists(flags.output)) {
-    throw new CliError(
-      `${flags.output} already exists; nothing was written`,
-      1,
+/** Writes a preset, formatted, to a file (atomically); refuses an existing file without `force`. */
+export async function writePreset(
+  input: WritePresetInput,
+): Promise<{ path: string; preset: PresetName; counts: PolicyCounts }> {
+  const text = formatPolicyJson(preset(input.preset));
+  if (!input.force && await exists(input.output)) {
+    throw new OperationError(
+      `${input.output} already exists; nothing was written`,
       "Use --force to replace it, or --output <file> to write elsewhere.",
     );
   }
   try {
-    await writeFileAtomic(flags.output, text);
+    await writeFileAtomic(input.output, text);
   } catch (error) {
     const reason = error instanceof Deno.errors.NotFound
       ? "its directory does not exist"
@@ -49,19 +57,7 @@ export async function initPolicy(io: Io, flags: InitFlags): Promise<number> {
       : error instanceof Error
       ? error.message
       : String(error);
-    throw new CliError(`cannot write ${flags.output}: ${reason}`);
+    throw new OperationError(`cannot write ${input.output}: ${reason}`);
   }
-  const counts = {
-    global: policy.global?.length ?? 0,
-    rules: policy.rules?.length ?? 0,
-    publishers: policy.publishers?.length ?? 0,
-    tests: policy.tests?.length ?? 0,
-  };
-  io.err(
-    `Wrote ${flags.output}: preset ${flags.preset} (${
-      countsSummary(counts)
-    }, ${counts.tests} tests).\n` +
-      `Next: cloudsignal acl test ${flags.output}\n`,
-  );
-  return 0;
+  return { path: input.output, preset: input.preset, counts: presetCounts(input.preset) };
 }

@@ -3,7 +3,7 @@
  * characters escaped (a policy from a server is shown on a terminal).
  */
 
-import { quoted } from "../cli/printable.ts";
+import { quoted } from "../core/printable.ts";
 
 function isScalar(value: unknown): boolean {
   return value === null || typeof value !== "object";

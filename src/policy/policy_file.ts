@@ -3,9 +3,8 @@
  * or unreadable, and the line and column of bytes that are not UTF-8.
  */
 
-import { CliError } from "../cli/errors.ts";
+import { OperationError } from "../core/errors.ts";
 import type { Finding } from "../acl/types.ts";
-import { validatePolicyText, type ValidationResult } from "../acl/validate.ts";
 
 /** Policy files larger than this are refused before reading (the API accepts 1 MiB). */
 export const MAX_POLICY_FILE_BYTES = 32 * 1024 * 1024;
@@ -23,11 +22,16 @@ function mebibytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** `exact` when the size is known; otherwise reading stopped once it passed the limit. */
-function tooLarge(name: string, bytes: number, exact: boolean): CliError {
-  return new CliError(
+/**
+ * The refusal of a policy over the size limit; `exact` when the size is known, otherwise
+ * reading stopped once it passed the limit.
+ */
+export function tooLarge(name: string, bytes: number, exact: boolean): OperationError {
+  return new OperationError(
     `${name} is ${exact ? "" : "over "}${mebibytes(bytes)}; ` +
       `policy files are limited to ${mebibytes(MAX_POLICY_FILE_BYTES)}`,
+    undefined,
+    "too_large",
   );
 }
 
@@ -48,18 +52,18 @@ async function readLimited(file: Deno.FsFile, name: string): Promise<Uint8Array>
   return bytes;
 }
 
-function describeOpenError(path: string, error: unknown): CliError {
+function describeOpenError(path: string, error: unknown): OperationError {
   if (error instanceof Deno.errors.NotFound) {
-    return new CliError(`cannot read ${path}: no such file`);
+    return new OperationError(`cannot read ${path}: no such file`);
   }
   if (error instanceof Deno.errors.PermissionDenied) {
-    return new CliError(`cannot read ${path}: permission denied`);
+    return new OperationError(`cannot read ${path}: permission denied`);
   }
   if (error instanceof Deno.errors.IsADirectory) {
-    return new CliError(`${path} is a directory; expected a policy JSON file`);
+    return new OperationError(`${path} is a directory; expected a policy JSON file`);
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new CliError(`cannot read ${path}: ${message}`);
+  return new OperationError(`cannot read ${path}: ${message}`);
 }
 
 /** Reads the bytes of a policy file (or stdin for `-`), with size and type checks. */
@@ -76,7 +80,9 @@ export async function readPolicyBytes(path: string): Promise<{ name: string; byt
   } catch (error) {
     throw describeOpenError(path, error);
   }
-  if (info.isDirectory) throw new CliError(`${path} is a directory; expected a policy JSON file`);
+  if (info.isDirectory) {
+    throw new OperationError(`${path} is a directory; expected a policy JSON file`);
+  }
   if (info.isFile && info.size > MAX_POLICY_FILE_BYTES) throw tooLarge(path, info.size, true);
   if (info.isFile) {
     // A regular file of known size: one read (streams cost milliseconds to start).
@@ -85,7 +91,7 @@ export async function readPolicyBytes(path: string): Promise<{ name: string; byt
       if (bytes.length > MAX_POLICY_FILE_BYTES) throw tooLarge(path, bytes.length, true);
       return { name: path, bytes };
     } catch (error) {
-      if (error instanceof CliError) throw error;
+      if (error instanceof OperationError) throw error;
       throw describeOpenError(path, error);
     }
   }
@@ -98,7 +104,7 @@ export async function readPolicyBytes(path: string): Promise<{ name: string; byt
   try {
     return { name: path, bytes: await readLimited(file, path) };
   } catch (error) {
-    if (error instanceof CliError) throw error;
+    if (error instanceof OperationError) throw error;
     throw describeOpenError(path, error);
   }
 }
@@ -170,24 +176,4 @@ export async function readPolicySource(path: string): Promise<PolicySource> {
     const offset = Math.max(0, firstInvalidUtf8(bytes));
     return { name, text: null, encodingError: encodingFinding(bytes, offset) };
   }
-}
-
-/** Reads and locally validates a policy file. */
-export async function loadPolicyFile(
-  path: string,
-): Promise<{ name: string; result: ValidationResult }> {
-  const source = await readPolicySource(path);
-  if (source.text === null) {
-    return {
-      name: source.name,
-      result: {
-        valid: false,
-        findings: [source.encodingError!],
-        policy: null,
-        positions: null,
-        counts: { global: 0, rules: 0, publishers: 0, tests: 0 },
-      },
-    };
-  }
-  return { name: source.name, result: validatePolicyText(source.text) };
 }

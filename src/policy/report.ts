@@ -3,7 +3,7 @@
 import type { Finding } from "../acl/types.ts";
 import type { PolicyCounts } from "../acl/validate.ts";
 import { formatFinding, hasErrors } from "../acl/findings.ts";
-import type { Palette } from "../cli/io.ts";
+import type { TextStyle } from "../core/text_style.ts";
 
 function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
@@ -32,7 +32,7 @@ export function validationReport(
   name: string,
   findings: Finding[],
   counts: PolicyCounts,
-  style: Palette,
+  style: TextStyle,
 ): string {
   const lines: string[] = [];
   if (hasErrors(findings)) lines.push(style.red("✗ Policy has errors:"));

@@ -1,14 +1,14 @@
 /** `acl test` output: each test, each failure with its explanation, and unexercised rules. */
 
 import type { TestRunResult } from "../acl/policy_tests.ts";
-import type { Palette } from "../cli/io.ts";
+import type { TextStyle } from "../core/text_style.ts";
 
 function at(name: string, line: number | null): string {
   return line === null ? "" : ` (${name}:${line})`;
 }
 
 /** The human report. */
-export function testReport(name: string, run: TestRunResult, style: Palette): string {
+export function testReport(name: string, run: TestRunResult, style: TextStyle): string {
   const lines: string[] = [];
   if (run.outcomes.length === 0) {
     lines.push(`No tests in ${name}: add a "tests" array (policy version 2.2) to check decisions.`);

@@ -1,16 +1,10 @@
 import assert from "node:assert/strict";
 import { apiErrorOf, failure, retryAfterMs } from "../../src/api/request.ts";
 import type { HttpResponse } from "../../src/api/http.ts";
-import type { CliContext } from "../../src/cli/program.ts";
-import { recordingIo } from "../../src/cli/io.ts";
+import { exitCodeOf } from "../../src/cli/exit_codes.ts";
+import { testContext } from "../support/context.ts";
 
-const context: CliContext = {
-  io: recordingIo(),
-  apiUrl: "https://api.example.test",
-  apiUrlExplicit: true,
-  debug: false,
-  home: "/nonexistent",
-};
+const context = testContext({ apiUrl: "https://api.example.test" });
 
 function response(
   status: number,
@@ -77,7 +71,7 @@ Deno.test("failures map to the documented exit codes with what failed and what t
   ];
   for (const [status, body, code, message] of cases) {
     const error = failure(context, call, response(status, body));
-    assert.equal(error.exitCode, code, String(status));
+    assert.equal(exitCodeOf(error.code), code, String(status));
     assert.match(error.message, message, String(status));
   }
   const limited = failure(context, call, response(429, "", { "retry-after": "20" }));

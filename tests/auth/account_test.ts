@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
-import { expiryText, logout, whoami } from "../../src/auth/account.ts";
+import { expiryText } from "../../src/auth/account.ts";
+import { runLogout, runWhoami } from "../../src/commands/auth/account.ts";
 import { credentialsLocation, readCredentials } from "../../src/auth/credentials.ts";
-import { AuthError } from "../../src/cli/errors.ts";
+import { AuthError } from "../../src/core/errors.ts";
 import { recordingIo } from "../../src/cli/io.ts";
-import type { CliContext } from "../../src/cli/program.ts";
+import { type CliContext, cliContext } from "../../src/cli/program.ts";
 import { tempDir } from "../support/cli.ts";
 import { seedSession, startTestPlatform } from "./support/login_flow.ts";
 
 function contextFor(home: string, apiUrl: string, env: Record<string, string> = {}): CliContext {
-  return { io: recordingIo({ env }), apiUrl, apiUrlExplicit: true, debug: false, home };
+  return cliContext(recordingIo({ env }), { apiUrl, home });
 }
 
 Deno.test("Token expires: in N minutes, rounded; singular; under a minute; unknown", () => {
@@ -26,7 +27,7 @@ Deno.test("whoami prints exactly the three documented lines on stdout", async ()
   try {
     await seedSession(t.platform, dir.path, 47 * 60 + 20);
     const context = contextFor(dir.path, t.platform.apiUrl);
-    assert.equal(await whoami(context, {}), 0);
+    assert.equal(await runWhoami(context, {}), 0);
     const io = context.io as ReturnType<typeof recordingIo>;
     assert.equal(
       io.stdout,
@@ -45,7 +46,7 @@ Deno.test("logout with the server down still deletes the session and says revoca
     await seedSession(t.platform, dir.path);
     await t.platform.close();
     const context = contextFor(dir.path, t.platform.apiUrl);
-    assert.equal(await logout(context, { json: true }), 0);
+    assert.equal(await runLogout(context, { json: true }), 0);
     const io = context.io as ReturnType<typeof recordingIo>;
     assert.match(
       io.stderr,
@@ -82,7 +83,7 @@ Deno.test("logout of one organization keeps the others and switches to one of th
       user: { ...platform.user, id: user.id, email: user.email },
     }, dir.path);
     const context = contextFor(dir.path, platform.apiUrl);
-    assert.equal(await logout(context, {}), 0);
+    assert.equal(await runLogout(context, {}), 0);
     const io = context.io as ReturnType<typeof recordingIo>;
     assert.match(io.stderr, /Revoked the session/);
     assert.match(io.stderr, /Logged out bo@example\.com from organization Second/);
@@ -100,10 +101,10 @@ Deno.test("logout when not logged in is a no-op that says so", async () => {
   const dir = await tempDir();
   try {
     const context = contextFor(dir.path, "http://127.0.0.1:9");
-    assert.equal(await logout(context, {}), 0);
+    assert.equal(await runLogout(context, {}), 0);
     const io = context.io as ReturnType<typeof recordingIo>;
     assert.equal(io.stderr, "Not logged in to http://127.0.0.1:9; nothing to log out of.\n");
-    await assert.rejects(whoami(context, {}), AuthError);
+    await assert.rejects(runWhoami(context, {}), AuthError);
   } finally {
     await dir.cleanup();
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { startCallbackServer } from "../../src/auth/callback_server.ts";
-import { CliError } from "../../src/cli/errors.ts";
+import { OperationError } from "../../src/core/errors.ts";
 import { failurePage, successPage } from "../../src/auth/pages.ts";
 
 async function get(url: string, headers: Record<string, string> = {}) {
@@ -142,7 +142,7 @@ Deno.test("a pinned port that is taken is a clear error", () => {
     assert.throws(
       () => startCallbackServer({ port: listener.addr.port, state: "s" }),
       (error: unknown) =>
-        error instanceof CliError &&
+        error instanceof OperationError &&
         error.message ===
           `port ${listener.addr.port} on 127.0.0.1 is already in use, so the login callback cannot listen there`,
     );

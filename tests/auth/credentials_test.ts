@@ -9,8 +9,7 @@ import {
   withoutSession,
   withSession,
 } from "../../src/auth/credentials.ts";
-import { CliError } from "../../src/cli/errors.ts";
-import { EXIT_ERROR } from "../../src/cli/exit_codes.ts";
+import { OperationError } from "../../src/core/errors.ts";
 import { tempDir } from "../support/cli.ts";
 import { sampleSession } from "./support/sessions.ts";
 
@@ -18,10 +17,10 @@ async function mode(path: string): Promise<number> {
   return (await Deno.stat(path)).mode! & 0o777;
 }
 
-async function refusal(promise: Promise<unknown>): Promise<CliError> {
+async function refusal(promise: Promise<unknown>): Promise<OperationError> {
   const error = await promise.then(() => null, (e) => e);
-  assert.ok(error instanceof CliError, `expected a CliError, got ${error}`);
-  assert.equal(error.exitCode, EXIT_ERROR);
+  assert.ok(error instanceof OperationError, `expected a OperationError, got ${error}`);
+  assert.equal(error.code, "failed");
   return error;
 }
 

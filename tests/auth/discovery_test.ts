@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { discoverMetadata, parseMetadata } from "../../src/auth/oauth.ts";
-import { CliError, UnavailableError } from "../../src/cli/errors.ts";
-import { EXIT_ERROR, EXIT_UNAVAILABLE } from "../../src/cli/exit_codes.ts";
-import { recordingIo } from "../../src/cli/io.ts";
+import { OperationError, UnavailableError } from "../../src/core/errors.ts";
+import { testContext } from "../support/context.ts";
 
 /** A server that misbehaves in ways the platform cannot: answers per path, from a table. */
 function serve(routes: Record<string, () => Response>) {
@@ -15,7 +14,7 @@ function serve(routes: Record<string, () => Response>) {
   return { url: `http://127.0.0.1:${server.addr.port}`, server, hits };
 }
 
-const context = () => ({ io: recordingIo(), debug: false });
+const context = () => testContext();
 
 Deno.test("falls back to openid-configuration when RFC 8414 metadata is missing", async () => {
   let base = "";
@@ -49,8 +48,8 @@ Deno.test("metadata without a token endpoint is a clear error naming the documen
   });
   try {
     const error = await discoverMetadata(context(), url).then(() => null, (e) => e);
-    assert.ok(error instanceof CliError);
-    assert.equal(error.exitCode, EXIT_ERROR);
+    assert.ok(error instanceof OperationError);
+    assert.equal(error.code, "failed");
     assert.equal(
       error.message,
       `the OAuth metadata at ${url}/.well-known/oauth-authorization-server has no token_endpoint`,
@@ -66,7 +65,7 @@ Deno.test("no metadata at all names both documents tried", async () => {
   });
   try {
     const error = await discoverMetadata(context(), url).then(() => null, (e) => e);
-    assert.ok(error instanceof CliError);
+    assert.ok(error instanceof OperationError);
     assert.equal(
       error.message,
       `the API at ${url} publishes no OAuth metadata: tried ${url}/.well-known/oauth-authorization-server (not a JSON object) and ${url}/.well-known/openid-configuration (HTTP 404)`,
@@ -83,7 +82,7 @@ Deno.test("a 503 on discovery is UnavailableError (exit 5)", async () => {
   try {
     const error = await discoverMetadata(context(), url).then(() => null, (e) => e);
     assert.ok(error instanceof UnavailableError);
-    assert.equal(error.exitCode, EXIT_UNAVAILABLE);
+    assert.equal(error.code, "unavailable");
   } finally {
     await server.shutdown();
   }

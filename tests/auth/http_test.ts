@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { httpRequest, redactText, redactUrl } from "../../src/api/http.ts";
-import { UnavailableError } from "../../src/cli/errors.ts";
-import { EXIT_UNAVAILABLE } from "../../src/cli/exit_codes.ts";
-import { recordingIo } from "../../src/cli/io.ts";
+import { UnavailableError } from "../../src/core/errors.ts";
+import { testContext } from "../support/context.ts";
 
 function serve(handler: (request: Request) => Response | Promise<Response>) {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
@@ -27,8 +26,8 @@ Deno.test("--debug logs method, redacted URL, status and time, never credentials
     return Response.json({ ok: true });
   });
   try {
-    const io = recordingIo();
-    const response = await httpRequest({ io, debug: true }, {
+    const context = testContext({ debug: true });
+    const response = await httpRequest(context, {
       method: "POST",
       url: `${url}/oauth/token?code=SECRET-CODE&keep=1`,
       headers: { authorization: "Bearer SECRET-ACCESS" },
@@ -38,10 +37,10 @@ Deno.test("--debug logs method, redacted URL, status and time, never credentials
     assert.deepEqual(response.json(), { ok: true });
     assert.equal(seen[0], "Bearer SECRET-ACCESS");
     assert.match(
-      io.stderr,
-      /^debug: POST http:\/\/127\.0\.0\.1:\d+\/oauth\/token\?code=\[redacted\]&keep=1 → 200 \(\d+ ms\)\n$/,
+      context.logged.join("\n"),
+      /^debug: POST http:\/\/127\.0\.0\.1:\d+\/oauth\/token\?code=\[redacted\]&keep=1 → 200 \(\d+ ms\)$/,
     );
-    assert.doesNotMatch(io.stderr + io.stdout, /SECRET/);
+    assert.doesNotMatch(context.logged.join("\n"), /SECRET/);
   } finally {
     await server.shutdown();
   }
@@ -50,10 +49,10 @@ Deno.test("--debug logs method, redacted URL, status and time, never credentials
 Deno.test("without --debug nothing is logged", async () => {
   const { url, server } = serve(() => new Response("x"));
   try {
-    const io = recordingIo();
-    const response = await httpRequest({ io, debug: false }, { url });
+    const context = testContext({ debug: false });
+    const response = await httpRequest(context, { url });
     assert.equal(response.text, "x");
-    assert.equal(io.stderr, "");
+    assert.deepEqual(context.logged, []);
   } finally {
     await server.shutdown();
   }
@@ -63,15 +62,15 @@ Deno.test("a refused connection is UnavailableError (exit 5) naming the host", a
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
   listener.close();
-  const io = recordingIo();
-  const error = await httpRequest({ io, debug: true }, {
+  const context = testContext({ debug: true });
+  const error = await httpRequest(context, {
     url: `http://127.0.0.1:${port}/x?code=SECRET`,
   }).then(() => null, (e) => e);
   assert.ok(error instanceof UnavailableError);
-  assert.equal(error.exitCode, EXIT_UNAVAILABLE);
+  assert.equal(error.code, "unavailable");
   assert.equal(error.message, `cannot reach 127.0.0.1:${port}: connection refused`);
-  assert.match(io.stderr, /→ failed: connection refused/);
-  assert.doesNotMatch(io.stderr + error.message, /SECRET/);
+  assert.match(context.logged.join("\n"), /→ failed: connection refused/);
+  assert.doesNotMatch(context.logged.join("\n") + error.message, /SECRET/);
 });
 
 Deno.test("a server that does not answer in time is UnavailableError naming the host", async () => {
@@ -82,7 +81,7 @@ Deno.test("a server that does not answer in time is UnavailableError naming the 
     return new Response("late");
   });
   try {
-    const error = await httpRequest({ io: recordingIo(), debug: false }, {
+    const error = await httpRequest(testContext(), {
       url,
       timeoutMs: 200,
     }).then(() => null, (e) => e);
@@ -104,14 +103,14 @@ Deno.test("redirects are not followed unless asked, so credentials stay on their
     return new Response(null, { status: 302, headers: { location: "/target" } });
   });
   try {
-    const io = recordingIo();
-    const manual = await httpRequest({ io, debug: false }, {
+    const context = testContext({ debug: false });
+    const manual = await httpRequest(context, {
       url: `${url}/start`,
       headers: { authorization: "Bearer t" },
     });
     assert.equal(manual.status, 302);
     assert.equal(followed, 0);
-    const followedResponse = await httpRequest({ io, debug: false }, {
+    const followedResponse = await httpRequest(context, {
       url: `${url}/start`,
       followRedirects: true,
     });
@@ -125,7 +124,7 @@ Deno.test("redirects are not followed unless asked, so credentials stay on their
 Deno.test("a body that is not JSON is a clear UnavailableError when parsed", async () => {
   const { url, server } = serve(() => new Response("<html>proxy</html>", { status: 200 }));
   try {
-    const response = await httpRequest({ io: recordingIo(), debug: false }, {
+    const response = await httpRequest(testContext(), {
       url: `${url}/v2/me`,
     });
     assert.throws(() => response.json(), (error: unknown) => {

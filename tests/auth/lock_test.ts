@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { withFileLock } from "../../src/auth/lock.ts";
-import { CliError } from "../../src/cli/errors.ts";
+import { OperationError } from "../../src/core/errors.ts";
 import { tempDir } from "../support/cli.ts";
 
 const HOLDER = new URL("./support/hold_lock.ts", import.meta.url).pathname;
@@ -79,7 +79,7 @@ Deno.test({
       const error = await withFileLock(`${dir.path}/credentials.json.lock`, () => {
         throw new Error("must not run");
       }, { timeoutMs: 200 }).then(() => null, (e) => e);
-      assert.ok(error instanceof CliError);
+      assert.ok(error instanceof OperationError);
       assert.equal(
         error.message,
         `another cloudsignal process (pid ${holder.pid}) has held ${dir.path}/credentials.json.lock for too long`,

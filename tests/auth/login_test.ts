@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { formatDuration, login, loginTimeoutSeconds, parsePort } from "../../src/auth/login.ts";
-import { CliError, UsageError } from "../../src/cli/errors.ts";
+import { formatDuration, loginTimeoutSeconds, parsePort } from "../../src/auth/login.ts";
+import { runLogin } from "../../src/commands/auth/login.ts";
+import { OperationError, UsageError } from "../../src/core/errors.ts";
 import { recordingIo } from "../../src/cli/io.ts";
-import type { CliContext } from "../../src/cli/program.ts";
+import { cliContext } from "../../src/cli/program.ts";
 import { tempDir } from "../support/cli.ts";
 import { startTestPlatform } from "./support/login_flow.ts";
 
@@ -36,18 +37,12 @@ Deno.test("on a terminal the wait is a countdown updated in place; --port pins t
   listener.close();
   try {
     const io = recordingIo({ terminal: true, env: { CLOUDSIGNAL_LOGIN_TIMEOUT: "1.2" } });
-    const context: CliContext = {
-      io,
-      apiUrl: t.platform.apiUrl,
-      apiUrlExplicit: true,
-      debug: false,
-      home: dir.path,
-    };
-    const error = await login(context, { browser: false, port: String(port) }).then(
+    const context = cliContext(io, { apiUrl: t.platform.apiUrl, home: dir.path });
+    const error = await runLogin(context, { browser: false, port: String(port) }).then(
       () => null,
       (e) => e,
     );
-    assert.ok(error instanceof CliError);
+    assert.ok(error instanceof OperationError);
     assert.equal(error.message, "Login timed out");
     assert.ok(
       io.stderr.includes(`redirect_uri=http%3A%2F%2F127.0.0.1%3A${port}%2Fcallback`),

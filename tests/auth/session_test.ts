@@ -6,16 +6,14 @@ import {
   withSession,
 } from "../../src/auth/credentials.ts";
 import { getAccessToken, SESSION_EXPIRED_MESSAGE } from "../../src/auth/session.ts";
-import { AuthError, CliError, UnavailableError, UsageError } from "../../src/cli/errors.ts";
-import { EXIT_AUTH, EXIT_UNAVAILABLE } from "../../src/cli/exit_codes.ts";
-import { recordingIo } from "../../src/cli/io.ts";
-import type { CliContext } from "../../src/cli/program.ts";
+import { AuthError, OperationError, UnavailableError, UsageError } from "../../src/core/errors.ts";
+import { testContext } from "../support/context.ts";
 import { tempDir } from "../support/cli.ts";
 import { seedSession, startTestPlatform, type TestPlatform } from "./support/login_flow.ts";
 import { sampleSession } from "./support/sessions.ts";
 
-function contextFor(home: string, apiUrl: string, env: Record<string, string> = {}): CliContext {
-  return { io: recordingIo({ env }), apiUrl, apiUrlExplicit: true, debug: false, home };
+function contextFor(home: string, apiUrl: string, env: Record<string, string> = {}) {
+  return testContext({ home, apiUrl, env });
 }
 
 function seed(t: TestPlatform, home: string, expiresInSeconds: number) {
@@ -81,7 +79,7 @@ Deno.test("a revoked session fails closed with the documented message (exit 4)",
       (e) => e,
     );
     assert.ok(error instanceof AuthError);
-    assert.equal(error.exitCode, EXIT_AUTH);
+    assert.equal(error.code, "session_expired");
     assert.equal(error.message, SESSION_EXPIRED_MESSAGE);
     assert.equal(SESSION_EXPIRED_MESSAGE, "Session expired. Run `cloudsignal login` again.");
     assert.equal(await Deno.readTextFile(`${home}/credentials.json`), before);
@@ -110,7 +108,7 @@ Deno.test("an unreachable server is exit 5 and leaves the session as it was", ()
       (e) => e,
     );
     assert.ok(error instanceof UnavailableError);
-    assert.equal(error.exitCode, EXIT_UNAVAILABLE);
+    assert.equal(error.code, "unavailable");
     assert.match(error.message, /^cannot reach 127\.0\.0\.1:\d+: connection refused$/);
     assert.equal(await Deno.readTextFile(`${home}/credentials.json`), before);
   }));
@@ -165,7 +163,7 @@ Deno.test("no session is exit 4 telling to run cloudsignal login, naming other A
       () => null,
       (e) => e,
     );
-    assert.ok(other instanceof CliError);
+    assert.ok(other instanceof OperationError);
     assert.equal(
       other.hint,
       "There are sessions for https://api.cloudsignal.io; choose one with --api-url.",

@@ -3,10 +3,15 @@
  * stops cleanly on Ctrl+C (SIGINT) or SIGTERM.
  */
 
-import type { CliContext } from "../cli/program.ts";
-import { CliError, UsageError } from "../cli/errors.ts";
-import { EXIT_OK } from "../cli/exit_codes.ts";
-import { DATABASE_FILE, type RunningPlatform, startPlatform, StoreError } from "./mod.ts";
+import type { CliContext } from "../../cli/program.ts";
+import { OperationError, UsageError } from "../../core/errors.ts";
+import { EXIT_OK } from "../../cli/exit_codes.ts";
+import {
+  DATABASE_FILE,
+  type RunningPlatform,
+  startPlatform,
+  StoreError,
+} from "../../platform/mod.ts";
 
 /** The flags of `dev`. */
 export interface DevFlags {
@@ -161,29 +166,26 @@ export async function runDev(context: CliContext, flags: DevFlags): Promise<numb
 
 function startError(error: unknown, apiPort: number, mqttPort: number, dataDir: string): Error {
   if (error instanceof Deno.errors.AddrInUse) {
-    return new CliError(
+    return new OperationError(
       `port ${apiPort} (--api-port) is already in use`,
-      1,
       "stop the other program, or choose another port (--api-port 0 picks a free one)",
     );
   }
   const code = (error as { code?: string })?.code;
   if (code === "EADDRINUSE") {
-    return new CliError(
+    return new OperationError(
       `port ${mqttPort} (--mqtt-port) is already in use`,
-      1,
       "stop the other broker, or choose another port (--mqtt-port 0 picks a free one)",
     );
   }
-  if (error instanceof StoreError) return new CliError(error.message);
+  if (error instanceof StoreError) return new OperationError(error.message);
   if (error instanceof Deno.errors.PermissionDenied) {
-    return new CliError(`cannot write the data directory ${dataDir}: permission denied`);
+    return new OperationError(`cannot write the data directory ${dataDir}: permission denied`);
   }
   const message = error instanceof Error ? error.message : String(error);
   if (/database|sqlite/i.test(message)) {
-    return new CliError(
+    return new OperationError(
       `cannot open the platform database in ${dataDir}: ${message}`,
-      1,
       "use --reset to start over with an empty database, or another --data-dir",
     );
   }
