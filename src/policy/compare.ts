@@ -2,7 +2,7 @@
 
 import type { OperationContext } from "../core/context.ts";
 import type { Finding, Policy } from "../acl/types.ts";
-import { decisionChanges, type DecisionChange, diffPolicies, type PolicyDiff } from "./diff.ts";
+import { type DecisionChange, decisionChanges, diffPolicies, type PolicyDiff } from "./diff.ts";
 import { checkPolicy, type PolicyInput, usablePolicy } from "./source.ts";
 import { getPolicy, type PolicyOrganization } from "./read.ts";
 
