@@ -97,7 +97,8 @@ export function cliContext(
     debug: options.debug === true || debugFromEnv(io.env("CLOUDSIGNAL_DEBUG")),
     home: options.home ?? homeDirectory(io),
     env: (name) => io.env(name),
-    log: (line) => io.err(`${io.errStyle.dim(line)}\n`),
+    // On a terminal a spinner may be drawn on the current line: clear it first.
+    log: (line) => io.err(`${io.stderrIsTerminal ? "\r\u001b[2K" : ""}${io.errStyle.dim(line)}\n`),
     progress: (label, work) => withProgress(io, label, work),
     signal: options.signal,
   };
