@@ -34,6 +34,7 @@ export function registerAcl(program: Program): void {
     .option("--pretty", "always format the JSON")
     .option("--compact", "always print it on one line")
     .option("-o, --output <file>", "write to a file (atomically) instead of stdout")
+    .option("--force", "replace the output file if it exists with other contents")
     .addHelpText(
       "after",
       examplesText([
