@@ -39,9 +39,8 @@ export function createProgram() {
     )
     .version(versionText(), "-V, --version", "print the version and commit")
     .addOption(
-      new Option("--api-url <url>", `API base URL (default ${DEFAULT_API_URL})`).env(
-        "CLOUDSIGNAL_API_URL",
-      ),
+      new Option("--api-url <url>", "API base URL").default(undefined, DEFAULT_API_URL)
+        .env("CLOUDSIGNAL_API_URL"),
     )
     .option("--debug", "log each HTTP request (method, URL, status, time; credentials redacted)")
     .option("--no-color", "disable colour (also NO_COLOR)")

@@ -15,7 +15,10 @@ export function registerDev(program: Program): void {
     )
     .option("--api-port <port>", "API and login page port (0 = any free port)", "8780")
     .option("--mqtt-port <port>", "MQTT port (0 = any free port)", "1883")
-    .option("--data-dir <dir>", "where the SQLite file lives (default <CLOUDSIGNAL_HOME>/dev)")
+    .addOption(
+      new Option("--data-dir <dir>", "the directory of the SQLite file (created when missing)")
+        .default(undefined, "<CLOUDSIGNAL_HOME>/dev"),
+    )
     .option("--email <email>", "seeded user's email", "dev@cloudsignal.local")
     .addOption(
       new Option(
