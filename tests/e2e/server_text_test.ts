@@ -10,8 +10,8 @@ import { ME, POLICY, withFakeApi } from "./fake_api.ts";
 /** One of each kind: RLO, LRI…PDI, ZWSP, ZWJ, LRM, ALM, BOM, line separator, a tag, ESC, CSI. */
 const TRICKS =
   "\u202E\u2066\u2067\u2068\u2069\u200B\u200D\u200E\u061C\uFEFF\u2028\u{E0041}\u001b\u009b";
-// deno-lint-ignore no-control-regex -- the control characters are what is looked for
 const RAW =
+  // deno-lint-ignore no-control-regex -- the control characters are what is looked for
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]|\udb40[\udc00-\udc7f]/;
 
 function assertClean(text: string, what: string) {
