@@ -169,13 +169,19 @@ export class ApiClient {
 
   /** The server stage of validation: findings about the organization's state. */
   async validate(policy: Policy): Promise<Finding[]> {
-    const result = await this.#json<ValidationResult>({
+    const call: ApiCall = {
       method: "POST",
       path: "/v2/acl/validate",
       json: policy,
       repeatable: true,
       purpose: "validate the policy",
-    });
+    };
+    const response = await send(this.context, call);
+    if (response.status === 422) {
+      throw new PolicyRejectedError(bodyOf<InvalidPolicyError>(response));
+    }
+    if (response.status !== 200) throw failure(this.context, call, response);
+    const result = bodyOf<ValidationResult>(response);
     return result.findings.map((finding) => ({
       ...finding,
       code: printable(String(finding.code), 100),
