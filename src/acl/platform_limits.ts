@@ -75,8 +75,8 @@ export function platformNotes(request: Pick<AclRequest, "action" | "topic">): Pl
   if (request.action === "sub" && /^\$SYS(\/|$)/.test(topic)) {
     return [{
       code: "broker_sys_messages",
-      message: "the local broker of cloudsignal dev publishes no $SYS status of its own: this " +
-        "subscription receives only what clients publish to matching $SYS topics",
+      message: "the local broker of cloudsignal dev delivers none of its own $SYS messages: " +
+        "this subscription receives only what clients publish to matching $SYS topics",
     }];
   }
   return [];

@@ -199,3 +199,36 @@ Deno.test("a policy that lowers a subscription's QoS lowers its deliveries", asy
     );
   });
 });
+
+Deno.test("another user resuming a persistent session gets none of its subscriptions or queue", async () => {
+  const policy = {
+    ...POLICY,
+    rules: [...POLICY.rules, { topic: "private/dev/#", action: "pub+sub", user: "dev" }],
+  };
+  await withBroker(policy, async (setup) => {
+    const session = { clean: false };
+    const owner = await setup.connect("shared-id", session);
+    assert.deepEqual(await subscribeCodes(owner, "private/dev/#", 1), [1]);
+    assert.deepEqual(await subscribeCodes(owner, "markers/#", 1), [1]);
+    await owner.endAsync();
+    const publisher = await setup.connect("publisher");
+    await publisher.publishAsync("private/dev/diary", "for dev only", { qos: 1 });
+
+    const mallory = await setup.addUser("mallory");
+    const received: string[] = [];
+    await setup.connect(
+      "shared-id",
+      { ...session, username: mallory, password: "mallory-secret" },
+      (client) => client.on("message", (_topic, payload) => received.push(payload.toString())),
+    );
+    await publisher.publishAsync("markers/m", "marker", { qos: 1 });
+    await until(() => received.includes("marker"), "the marker through the kept subscription");
+    assert.deepEqual(received, ["marker"]);
+    assert.ok(
+      setup.t.logs.some((line) =>
+        line.includes(`SUBSCRIBE ${mallory} "private/dev/#" qos 1 (restored session): Denied`) &&
+        line.endsWith("removed from the session with its queued messages")
+      ),
+    );
+  });
+});
