@@ -165,23 +165,23 @@ store.close();
 await Deno.remove(dir, { recursive: true });
 
 const subscriptions = CLIENTS * 3;
-const round1 = (value: number) => Number(value.toFixed(2));
+const twoDecimals = (value: number) => Number(value.toFixed(2));
 const result = {
   clients: CLIENTS,
   subscriptions,
   policy_rules: RULES + 4,
   rounds: ROUNDS,
   revoking_rounds: revokeRounds,
-  kept_update_ms: round1(median(kept.busy)),
-  kept_update_without_clients_ms: round1(median(kept.idle)),
-  kept_ratio: round1(median(kept.busy.map((ms, r) => ms / kept.idle[r]))),
-  kept_recheck_ms: round1(median(kept.recheck)),
-  kept_recheck_us_per_subscription: round1((median(kept.recheck) * 1000) / subscriptions),
-  revoking_update_ms: round1(median(revoked.busy)),
-  revoking_update_without_clients_ms: round1(median(revoked.idle)),
-  revoking_recheck_ms: round1(median(revoked.recheck)),
-  load_before: loadBefore.map(round1),
-  load_after: loadAfter.map(round1),
+  kept_update_ms: twoDecimals(median(kept.busy)),
+  kept_update_without_clients_ms: twoDecimals(median(kept.idle)),
+  kept_ratio: twoDecimals(median(kept.busy.map((ms, r) => ms / kept.idle[r]))),
+  kept_recheck_ms: twoDecimals(median(kept.recheck)),
+  kept_recheck_us_per_subscription: twoDecimals((median(kept.recheck) * 1000) / subscriptions),
+  revoking_update_ms: twoDecimals(median(revoked.busy)),
+  revoking_update_without_clients_ms: twoDecimals(median(revoked.idle)),
+  revoking_recheck_ms: twoDecimals(median(revoked.recheck)),
+  load_before: loadBefore.map(twoDecimals),
+  load_after: loadAfter.map(twoDecimals),
 };
 if (args.includes("--json")) console.log(JSON.stringify(result));
 else {

@@ -53,11 +53,11 @@ export function subscribeFrame(packetId: number, filters: string[], qos: 0 | 1 |
   ]);
 }
 
-/** MQTT packet types counted by `FrameCounter`. */
+/** The CONNACK packet type (as `FrameCounter` counts types). */
 export const CONNACK = 2;
-/** PUBLISH */
+/** The PUBLISH packet type. */
 export const PUBLISH = 3;
-/** SUBACK */
+/** The SUBACK packet type. */
 export const SUBACK = 9;
 
 /** Counts complete MQTT frames of each type arriving on a connection. */

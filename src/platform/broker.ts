@@ -150,6 +150,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     };
     const finish = (connection: Connection, how: string) => {
       throttle.succeeded(login);
+      // The client may have gone while its attempt waited for a turn; aedes then ignores it.
+      if (client.closed) return done(null, true);
       attachConnection(client, connection);
       live.add(client);
       client.conn.once("close", () => live.delete(client));

@@ -13,15 +13,27 @@ import { withBroker } from "./platform_broker_support.ts";
 
 const POLICY = { version: "2.2", default: "deny", global: [{ topic: "x/#", action: "pub+sub" }] };
 
-Deno.test("8 simultaneous CONNECTs with the right password all succeed", async () => {
+Deno.test("8 simultaneous CONNECTs with the right password all succeed (mqtt.js, mosquitto_pub)", async () => {
   await withBroker(POLICY, async (setup) => {
-    const clients = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) => setup.connect(`fair-${i}`, { password: PASSWORD })),
-    );
+    const [clients, publishes] = await Promise.all([
+      Promise.allSettled(
+        Array.from({ length: 4 }, (_, i) => setup.connect(`fair-${i}`, { password: PASSWORD })),
+      ),
+      Promise.all(Array.from({ length: 4 }, (_, i) =>
+        mosquitto("mosquitto_pub", [
+          ...setup.mosquittoArgs(`fair-ms-${i}`, setup.devLogin, PASSWORD),
+          "-t",
+          "x/y",
+          "-m",
+          "z",
+        ]))),
+    ]);
     assert.deepEqual(
       clients.map((client) => client.status === "fulfilled" ? "connected" : String(client.reason)),
-      Array(8).fill("connected"),
+      Array(4).fill("connected"),
     );
+    assert.deepEqual(publishes.map((result) => result.stderr), Array(4).fill(""));
+    assert.equal(setup.t.logs.filter((line) => line.includes("accepted, MQTT password")).length, 8);
   });
 });
 
