@@ -90,3 +90,71 @@ export const DENIED_REQUEST = [...ALLOWED_REQUEST.slice(0, -1), "agents/other/ca
 /** What `acl simulate` prints for ALLOWED_REQUEST. */
 export const ALLOWED_OUTPUT =
   /^Allowed - matches rules\[0\] \(agents\/\{\$self\}\/card resolves to agents\/scout\/card which matches agents\/scout\/card\)\n/;
+
+/** The release target of this machine (where the tests run). */
+export function hostTarget(): string {
+  const arch = Deno.build.arch;
+  switch (Deno.build.os) {
+    case "linux":
+      return `${arch}-unknown-linux-gnu`;
+    case "darwin":
+      return `${arch}-apple-darwin`;
+    default:
+      return `${arch}-pc-windows-msvc`;
+  }
+}
+
+/** A `cloudsignal dev` started for a test, once it printed its JSON line. */
+export interface RunningDev {
+  child: Deno.ChildProcess;
+  /** The JSON line's fields. */
+  info: { mqtt_url: string; organization: { short_id: string }; user: Record<string, string> };
+  /** Everything it wrote to stderr, once it ended. */
+  stderr: Promise<string>;
+}
+
+/**
+ * Starts `<command> <args> dev --api-port 0 --mqtt-port 0 --json` with this environment (less
+ * DENO_DIR) plus `env`, and waits for its JSON line. `detached` puts it in a session of its
+ * own, so a signal can be sent to its whole process group as a terminal's Ctrl-C is.
+ */
+export async function startDev(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  detached = false,
+): Promise<RunningDev> {
+  const fullEnv: Record<string, string> = { ...Deno.env.toObject(), NO_COLOR: "1", ...env };
+  if (!("DENO_DIR" in env)) delete fullEnv.DENO_DIR;
+  const child = new Deno.Command(command, {
+    args: [...args, "dev", "--api-port", "0", "--mqtt-port", "0", "--json"],
+    env: fullEnv,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    detached,
+  }).spawn();
+  const stderr = (async () => {
+    let text = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) text += chunk;
+    return text;
+  })();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  try {
+    let line = "";
+    while (!line.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`dev ended early:\n${await stderr}`);
+      line += value;
+    }
+    // Keep reading, so that later output never meets a closed pipe.
+    (async () => {
+      while (!(await reader.read()).done) { /* drained */ }
+    })();
+    return { child, info: JSON.parse(line.split("\n")[0]), stderr };
+  } finally {
+    clearTimeout(killer);
+  }
+}
