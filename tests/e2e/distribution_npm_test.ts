@@ -247,7 +247,7 @@ Deno.test({
         const group = await startDev(bin, [], {
           ...cliEnv,
           CLOUDSIGNAL_HOME: `${dir.path}/dev`,
-        }, true);
+        }, { detached: true });
         Deno.kill(-group.child.pid, "SIGINT");
         const interrupted = await group.child.status;
         const stderr = await group.stderr;

@@ -122,7 +122,7 @@ export async function startDev(
   command: string,
   args: string[],
   env: Record<string, string>,
-  detached = false,
+  options: { detached?: boolean; cwd?: string } = {},
 ): Promise<RunningDev> {
   const fullEnv: Record<string, string> = { ...Deno.env.toObject(), NO_COLOR: "1", ...env };
   if (!("DENO_DIR" in env)) delete fullEnv.DENO_DIR;
@@ -133,7 +133,8 @@ export async function startDev(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    detached,
+    detached: options.detached ?? false,
+    cwd: options.cwd,
   }).spawn();
   const stderr = (async () => {
     let text = "";
@@ -157,4 +158,22 @@ export async function startDev(
   } finally {
     clearTimeout(killer);
   }
+}
+
+/** The npm packages (`name@version`) in a DENO_DIR's npm cache, sorted. */
+export async function npmPackagesIn(denoDir: string): Promise<string[]> {
+  const registry = `${denoDir}/npm/registry.npmjs.org`;
+  const found: string[] = [];
+  for (const entry of await listDir(registry).catch(() => [])) {
+    const names = entry.startsWith("@")
+      ? (await listDir(`${registry}/${entry}`)).map((name) => `${entry}/${name}`)
+      : [entry];
+    for (const name of names) {
+      for (const item of await listDir(`${registry}/${name}`)) {
+        const info = await Deno.stat(`${registry}/${name}/${item}`);
+        if (info.isDirectory) found.push(`${name}@${item}`);
+      }
+    }
+  }
+  return found.sort();
 }

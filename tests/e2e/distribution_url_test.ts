@@ -1,7 +1,9 @@
 /**
  * The `deno run <URL>` channel: the repository served over HTTP on 127.0.0.1 the way
- * raw.githubusercontent.com serves it (every file as text/plain), run from its URL with a
- * fresh DENO_DIR, no config and no import map, and installed with `deno install -g`.
+ * raw.githubusercontent.com serves it (every file as text/plain), run from its URL with the
+ * flags README.md gives, a fresh DENO_DIR, no config and no import map, and installed with
+ * `deno install -g`. Deno fetches only what a command runs: an offline command no npm package
+ * and no module of the local platform, completions only tab.
  */
 
 import assert from "node:assert/strict";
@@ -13,9 +15,17 @@ import {
   ALLOWED_REQUEST,
   assertNoConfigInReach,
   listDir,
+  npmPackagesIn,
   ROOT,
   run,
 } from "./distribution_support.ts";
+
+/**
+ * The flags of the channel: `--no-config` so that a deno.json of the user's folder changes
+ * nothing, and lazily loaded dynamic imports, without which Deno fetches every module and npm
+ * package that any `await import()` of the CLI names before running anything.
+ */
+const FLAGS = ["-A", "--no-config", "--unstable-lazy-dynamic-imports"];
 
 /** Serves the files of the repository read-only; records every request. */
 function serveRepository() {
@@ -47,10 +57,18 @@ Deno.test("deno run from a URL: fresh DENO_DIR, no config, the served repository
     await Deno.mkdir(runDir);
     await Deno.writeTextFile(`${dir.path}/agent-card.json`, AGENT_CARD);
     await assertNoConfigInReach(runDir);
-    const env = { DENO_DIR: `${dir.path}/deno-dir`, CLOUDSIGNAL_HOME: `${dir.path}/home` };
+    const denoDir = `${dir.path}/deno-dir`;
+    const env = { DENO_DIR: denoDir, CLOUDSIGNAL_HOME: `${dir.path}/home` };
     const main = `${served.url}/main.ts`;
     const cli = (args: string[]) =>
-      run(Deno.execPath(), ["run", "-A", "--no-config", main, ...args], { cwd: runDir, env });
+      run(Deno.execPath(), ["run", ...FLAGS, main, ...args], { cwd: runDir, env });
+
+    await t.step("README.md gives these flags", async () => {
+      const readme = await Deno.readTextFile(`${ROOT}README.md`);
+      const url = "https://raw.githubusercontent.com/cloudsignal/cli/v";
+      assert.ok(readme.includes(`deno run ${FLAGS.join(" ")} ${url}`), "deno run");
+      assert.ok(readme.includes(`deno install -g ${FLAGS.join(" ")} -n cloudsignal`), "install");
+    });
 
     await t.step("--version", async () => {
       const result = await cli(["--version"]);
@@ -71,13 +89,26 @@ Deno.test("deno run from a URL: fresh DENO_DIR, no config, the served repository
       assert.match(simulate.stdout, ALLOWED_OUTPUT);
     });
 
+    await t.step("offline commands fetched no npm package and no platform module", async () => {
+      assert.deepEqual(await npmPackagesIn(denoDir), []);
+      const platform = served.requests.filter((r) => r.path.startsWith("/src/platform/"));
+      assert.deepEqual(platform, []);
+    });
+
+    await t.step("completions fetched tab, and nothing else", async () => {
+      const completion = await cli(["complete", "--", "acl", "s"]);
+      assert.equal(completion.code, 0, completion.stderr);
+      assert.match(completion.stdout, /^simulate\t/);
+      // Without a lock, tab's optional peer commander is left out (the CLI vendors its own).
+      assert.deepEqual(await npmPackagesIn(denoDir), ["@bomb.sh/tab@0.0.22"]);
+    });
+
     await t.step("deno install -g puts a `cloudsignal` command on PATH", async () => {
       const root = `${dir.path}/install`;
       const install = await run(Deno.execPath(), [
         "install",
         "--global",
-        "--allow-all",
-        "--no-config",
+        ...FLAGS,
         "--root",
         root,
         "--name",
@@ -94,6 +125,10 @@ Deno.test("deno run from a URL: fresh DENO_DIR, no config, the served repository
       });
       assert.equal(completion.code, 0, completion.stderr);
       assert.match(completion.stdout, /^simulate\t/);
+      // Installing caches everything the CLI may load, so that installed commands, `dev`
+      // included, work offline later.
+      const cached = await npmPackagesIn(denoDir);
+      assert.ok(cached.includes("aedes@1.2.0"), cached.join(" "));
     });
 
     await t.step("every module came from the server, and every request found its file", () => {
