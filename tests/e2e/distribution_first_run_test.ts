@@ -9,36 +9,14 @@
 
 import assert from "node:assert/strict";
 import { tempDir } from "../support/cli.ts";
-import { ALLOWED_OUTPUT, npmPackagesIn, ROOT, run } from "./distribution_support.ts";
-
-/** The README's first command, with `npx -y deno@<version>` in front. */
-async function readmeFirstCommand(): Promise<string[]> {
-  const readme = await Deno.readTextFile(`${ROOT}README.md`);
-  const line = readme.match(/```sh\n([^\n]+)\n/)?.[1];
-  assert.ok(line, "README.md starts with a sh block");
-  const words = line.split(/\s+/);
-  assert.deepEqual(words.slice(0, 3), ["npx", "-y", `deno@${Deno.version.deno}`], line);
-  return words.slice(3);
-}
-
-/** Copies the repository's files (tracked, and new ones git does not ignore) to `dir`. */
-async function copyRepository(dir: string): Promise<void> {
-  const listed = await run(
-    "git",
-    ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-    {
-      cwd: ROOT,
-    },
-  );
-  assert.equal(listed.code, 0, listed.stderr);
-  for (const file of listed.stdout.split("\0").filter(Boolean)) {
-    const info = await Deno.lstat(`${ROOT}${file}`).catch(() => null);
-    if (!info?.isFile) continue; // deleted in the working tree
-    const target = `${dir}/${file}`;
-    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
-    await Deno.copyFile(`${ROOT}${file}`, target);
-  }
-}
+import {
+  ALLOWED_OUTPUT,
+  copyRepository,
+  npmPackagesIn,
+  readmeFirstCommand,
+  ROOT,
+  run,
+} from "./distribution_support.ts";
 
 Deno.test("first run in a fresh copy: the README's command fetches nothing, completions only tab", async () => {
   const dir = await tempDir("cloudsignal-first-run-");

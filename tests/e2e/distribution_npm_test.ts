@@ -29,7 +29,7 @@ import {
   runScript,
   startDev,
 } from "./distribution_support.ts";
-import { type Registry, serveRegistry } from "./distribution_registry.ts";
+import { type LocalPublication, publishLocally } from "./distribution_registry.ts";
 
 /** The commit of the package's own lazy bundle (the Deno fallback). */
 const PACKAGE_COMMIT = "abcdef012345";
@@ -41,34 +41,8 @@ const FOREIGN_TARGET = "aarch64-apple-darwin";
 const HOST = `${npmPlatform(targetOf(hostTarget())).os}-${npmPlatform(targetOf(hostTarget())).cpu}`;
 const HOST_PACKAGE = platformPackageName(targetOf(hostTarget()));
 
-interface PackResult {
-  name: string;
-  filename: string;
-  files: { path: string; mode: number }[];
-}
-
-/** `npm pack` of each folder into `dir`; returns what npm reports. */
-async function pack(folders: string[], dir: string): Promise<PackResult[]> {
-  const result = await run("npm", [
-    "pack",
-    ...folders.map((folder) => `file:${folder}`),
-    "--pack-destination",
-    dir,
-    "--json",
-  ], { cwd: dir });
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout);
-}
-
 /** The packages of one build, packed and served. */
-interface Channel {
-  registry: Registry;
-  packed: PackResult[];
-  /** Runs npm with the registry and a cache of this channel's own. */
-  npm(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }>;
-}
-
-async function channel(dir: string, name: string, binaries: string[]): Promise<Channel> {
+async function channel(dir: string, name: string, binaries: string[]): Promise<LocalPublication> {
   const out = `${dir}/${name}`;
   await runScript("build_npm.ts", [
     "--out",
@@ -78,20 +52,15 @@ async function channel(dir: string, name: string, binaries: string[]): Promise<C
     ...binaries.flatMap((binary) => ["--binary", binary]),
   ]);
   const folders = (await listDir(`${out}/packages`)).map((f) => `${out}/packages/${f}`);
-  const packed = await pack(folders, out);
-  const registry = await serveRegistry(packed.map((p) => `${out}/${p.filename}`));
-  const env = {
-    npm_config_registry: registry.url,
-    npm_config_cache: `${out}/npm-cache`,
-    npm_config_update_notifier: "false",
-    npm_config_fund: "false",
-    npm_config_audit: "false",
-  };
-  return { registry, packed, npm: (args, cwd) => run("npm", args, { cwd, env }) };
+  return await publishLocally(folders, out);
 }
 
 /** `npm install -g --prefix <prefix> @cloudsignal/cli`; returns the installed command. */
-async function install(from: Channel, prefix: string, extra: string[] = []): Promise<string> {
+async function install(
+  from: LocalPublication,
+  prefix: string,
+  extra: string[] = [],
+): Promise<string> {
   const result = await from.npm(
     ["install", "--global", "--prefix", prefix, ...extra, PACKAGE_NAME],
     prefix.slice(0, prefix.lastIndexOf("/")),
@@ -118,7 +87,7 @@ Deno.test({
   ignore: Deno.build.os !== "linux",
   async fn(t) {
     const dir = await tempDir("cloudsignal-npm-");
-    const channels: Channel[] = [];
+    const channels: LocalPublication[] = [];
     try {
       // The stand-in binary and the lazy bundle it runs.
       const lazy = `${dir.path}/native-lazy`;

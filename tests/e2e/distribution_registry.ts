@@ -5,6 +5,9 @@
  * installs them as it would from registry.npmjs.org.
  */
 
+import assert from "node:assert/strict";
+import { run, type RunResult } from "./distribution_support.ts";
+
 /** A running registry. */
 export interface Registry {
   /** The registry URL (`npm_config_registry`). */
@@ -86,4 +89,41 @@ export async function serveRegistry(tarballs: string[]): Promise<Registry> {
     packuments.set(name, entry);
   }
   return { url, requests, close: () => server.shutdown() };
+}
+
+/** What `npm pack --json` reports about one package. */
+export interface PackResult {
+  name: string;
+  filename: string;
+  files: { path: string; mode: number }[];
+}
+
+/** Package folders packed and served, and npm pointed at them. */
+export interface LocalPublication {
+  registry: Registry;
+  packed: PackResult[];
+  /** Runs npm with the registry and a cache of this publication's own. */
+  npm(args: string[], cwd: string): Promise<RunResult>;
+}
+
+/** Packs `folders` into `dir` with `npm pack` and serves them until `registry.close()`. */
+export async function publishLocally(folders: string[], dir: string): Promise<LocalPublication> {
+  const result = await run("npm", [
+    "pack",
+    ...folders.map((folder) => `file:${folder}`),
+    "--pack-destination",
+    dir,
+    "--json",
+  ], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  const packed = JSON.parse(result.stdout) as PackResult[];
+  const registry = await serveRegistry(packed.map((p) => `${dir}/${p.filename}`));
+  const env = {
+    npm_config_registry: registry.url,
+    npm_config_cache: `${dir}/npm-cache`,
+    npm_config_update_notifier: "false",
+    npm_config_fund: "false",
+    npm_config_audit: "false",
+  };
+  return { registry, packed, npm: (args, cwd) => run("npm", args, { cwd, env }) };
 }

@@ -177,3 +177,61 @@ export async function npmPackagesIn(denoDir: string): Promise<string[]> {
   }
   return found.sort();
 }
+
+/**
+ * The flags of the `deno run <URL>` channel: `--no-config` so that a deno.json of the user's folder changes
+ * nothing, and lazily loaded dynamic imports, without which Deno fetches every module and npm
+ * package that any `await import()` of the CLI names before running anything.
+ */
+export const URL_CHANNEL_FLAGS = ["-A", "--no-config", "--unstable-lazy-dynamic-imports"];
+
+/** Serves the files of the repository read-only; records every request. */
+export function serveRepository() {
+  const requests: { path: string; status: number }[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const path = decodeURIComponent(new URL(request.url).pathname);
+    let status = 404;
+    let body: Uint8Array | null = null;
+    if (request.method === "GET" && !path.split("/").includes("..")) {
+      try {
+        body = await Deno.readFile(`${ROOT}${path.slice(1)}`);
+        status = 200;
+      } catch { /* not a file */ }
+    }
+    requests.push({ path, status });
+    return new Response(body as Uint8Array<ArrayBuffer> | null, {
+      status,
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    });
+  });
+  return { url: `http://127.0.0.1:${server.addr.port}`, requests, server };
+}
+
+/** The arguments of `deno` in the README's first command (`npx -y deno@<this version> …`). */
+export async function readmeFirstCommand(): Promise<string[]> {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const line = readme.match(/```sh\n([^\n]+)\n/)?.[1];
+  assert.ok(line, "README.md starts with a sh block");
+  const words = line.split(/\s+/);
+  assert.deepEqual(words.slice(0, 3), ["npx", "-y", `deno@${Deno.version.deno}`], line);
+  return words.slice(3);
+}
+
+/** Copies the repository's files (tracked, and new ones git does not ignore) to `dir`. */
+export async function copyRepository(dir: string): Promise<void> {
+  const listed = await run(
+    "git",
+    ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    {
+      cwd: ROOT,
+    },
+  );
+  assert.equal(listed.code, 0, listed.stderr);
+  for (const file of listed.stdout.split("\0").filter(Boolean)) {
+    const info = await Deno.lstat(`${ROOT}${file}`).catch(() => null);
+    if (!info?.isFile) continue; // deleted in the working tree
+    const target = `${dir}/${file}`;
+    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+    await Deno.copyFile(`${ROOT}${file}`, target);
+  }
+}

@@ -18,36 +18,9 @@ import {
   npmPackagesIn,
   ROOT,
   run,
+  serveRepository,
+  URL_CHANNEL_FLAGS as FLAGS,
 } from "./distribution_support.ts";
-
-/**
- * The flags of the channel: `--no-config` so that a deno.json of the user's folder changes
- * nothing, and lazily loaded dynamic imports, without which Deno fetches every module and npm
- * package that any `await import()` of the CLI names before running anything.
- */
-const FLAGS = ["-A", "--no-config", "--unstable-lazy-dynamic-imports"];
-
-/** Serves the files of the repository read-only; records every request. */
-function serveRepository() {
-  const requests: { path: string; status: number }[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    const path = decodeURIComponent(new URL(request.url).pathname);
-    let status = 404;
-    let body: Uint8Array | null = null;
-    if (request.method === "GET" && !path.split("/").includes("..")) {
-      try {
-        body = await Deno.readFile(`${ROOT}${path.slice(1)}`);
-        status = 200;
-      } catch { /* not a file */ }
-    }
-    requests.push({ path, status });
-    return new Response(body as Uint8Array<ArrayBuffer> | null, {
-      status,
-      headers: { "content-type": "text/plain; charset=utf-8" },
-    });
-  });
-  return { url: `http://127.0.0.1:${server.addr.port}`, requests, server };
-}
 
 Deno.test("deno run from a URL: fresh DENO_DIR, no config, the served repository", async (t) => {
   const dir = await tempDir("cloudsignal-url-");
