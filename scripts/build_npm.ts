@@ -163,7 +163,9 @@ export interface NpmPackages {
 export async function buildNpmPackages(options: NpmBuildOptions): Promise<NpmPackages> {
   const outDir = options.outDir.replace(/\/+$/, "");
   if (outDir === repoPath("").replace(/\/+$/, "")) {
-    throw new ScriptError("the npm packages are built in a folder of their own, not the repository");
+    throw new ScriptError(
+      "the npm packages are built in a folder of their own, not the repository",
+    );
   }
   await emptyFolder(outDir);
   const binaries = TARGETS.flatMap((target) =>
