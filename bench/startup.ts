@@ -17,8 +17,8 @@
  *
  * First runs (`--first-runs n`, 0 to skip): in a fresh copy of the repository with an empty
  * DENO_DIR, the README's first command and `deno task cli` with the same arguments, and the
- * URL channel (the repository served on 127.0.0.1); wall time, and the npm packages and bytes
- * that landed in DENO_DIR.
+ * URL channel (the repository served on 127.0.0.1) with and without lazy dynamic imports; wall
+ * time, and the npm packages and bytes that landed in DENO_DIR.
  *
  * Builds into build/bench/startup/. Needs npm and git.
  *
@@ -173,10 +173,17 @@ async function firstRuns(rounds: number): Promise<FirstRun[]> {
   const readme = await readmeFirstCommand();
   const served = serveRepository();
   const policy = `${ROOT}examples/agent-card.json`;
-  const kinds = [
+  const withoutLazyImports = URL_CHANNEL_FLAGS.filter((flag) => !flag.includes("lazy"));
+  const kinds: { name: string; task?: boolean; flags?: string[] }[] = [
     { name: "fresh copy, README's first command", task: false },
     { name: "fresh copy, `deno task cli` with the same arguments", task: true },
-    { name: "URL channel (`deno run " + URL_CHANNEL_FLAGS.join(" ") + " <url>/main.ts`)" },
+    { name: `URL channel (\`deno run ${URL_CHANNEL_FLAGS.join(" ")}\`)`, flags: URL_CHANNEL_FLAGS },
+    {
+      name: `URL channel without lazy dynamic imports (\`deno run ${
+        withoutLazyImports.join(" ")
+      }\`)`,
+      flags: withoutLazyImports,
+    },
   ];
   const results = kinds.map(() => ({ ms: [] as number[], packages: 0, bytes: 0 }));
   try {
@@ -187,13 +194,13 @@ async function firstRuns(rounds: number): Promise<FirstRun[]> {
         const dir = await Deno.makeTempDir({ dir: WORK, prefix: "first-run-" });
         const denoDir = `${dir}/deno-dir`;
         let variant: Variant;
-        if (kind.task === undefined) {
+        if (kind.flags) {
           variant = {
             name: kind.name,
             command: [
               DENO,
               "run",
-              ...URL_CHANNEL_FLAGS,
+              ...kind.flags,
               `${served.url}/main.ts`,
               ...SIMULATE_ARGS.slice(0, 3),
               policy,
