@@ -191,11 +191,15 @@ export class ApiClient {
     return bodyOf<Decision>(response);
   }
 
-  /** Earlier revisions, newest first. */
-  revisions(): Promise<RevisionList> {
+  /** Revisions, newest first: at most `limit`, older than `before` when given. */
+  revisions(page: { limit?: number; before?: number } = {}): Promise<RevisionList> {
+    const query: Record<string, string> = {};
+    if (page.limit !== undefined) query.limit = String(page.limit);
+    if (page.before !== undefined) query.before = String(page.before);
     return this.#json({
       method: "GET",
       path: "/v2/acl/revisions",
+      query,
       repeatable: true,
       purpose: "list the policy revisions",
     });

@@ -3,7 +3,7 @@
 import { OperationError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import type { PolicyCounts } from "../acl/validate.ts";
-import { formatPolicyJson } from "./json_format.ts";
+import { formatJson } from "../core/json_text.ts";
 import { preset, type PresetName } from "./presets.ts";
 
 /** Input of `writePreset`. */
@@ -40,7 +40,7 @@ async function exists(path: string): Promise<boolean> {
 export async function writePreset(
   input: WritePresetInput,
 ): Promise<{ path: string; preset: PresetName; counts: PolicyCounts }> {
-  const text = formatPolicyJson(preset(input.preset));
+  const text = formatJson(preset(input.preset));
   if (!input.force && await exists(input.output)) {
     throw new OperationError(
       `${input.output} already exists; nothing was written`,

@@ -2,6 +2,7 @@
 
 import type { CliContext } from "../../cli/program.ts";
 import { EXIT_OK } from "../../cli/exit_codes.ts";
+import { printJson } from "../../cli/json_output.ts";
 import { printable, quoted } from "../../core/printable.ts";
 import type { UserClaims } from "../../api/openapi_types.ts";
 import { checkClaimKey, setClaim, showClaims, unsetClaim } from "../../claims/user_claims.ts";
@@ -12,12 +13,16 @@ export async function runSetClaim(
   user: string,
   key: string,
   value: string,
+  flags: { json?: boolean } = {},
 ): Promise<number> {
   checkClaimKey(key, "--key");
   const claims = await setClaim(context, { user, key, value });
-  context.io.err(
-    `Set claim "${key}" of ${printable(claims.username)} (${printable(claims.user_id)}).\n`,
-  );
+  if (flags.json) printJson(context.io, claims);
+  else {
+    context.io.err(
+      `Set claim "${key}" of ${printable(claims.username)} (${printable(claims.user_id)}).\n`,
+    );
+  }
   return EXIT_OK;
 }
 
@@ -26,12 +31,16 @@ export async function runUnsetClaim(
   context: CliContext,
   user: string,
   key: string,
+  flags: { json?: boolean } = {},
 ): Promise<number> {
   checkClaimKey(key, "--key");
   const claims = await unsetClaim(context, { user, key });
-  context.io.err(
-    `Removed claim "${key}" of ${printable(claims.username)} (${printable(claims.user_id)}).\n`,
-  );
+  if (flags.json) printJson(context.io, claims);
+  else {
+    context.io.err(
+      `Removed claim "${key}" of ${printable(claims.username)} (${printable(claims.user_id)}).\n`,
+    );
+  }
   return EXIT_OK;
 }
 
@@ -54,6 +63,7 @@ export async function runShowClaims(
   flags: { json?: boolean },
 ): Promise<number> {
   const claims = await showClaims(context, { user });
-  context.io.out(flags.json ? `${quoted(claims)}\n` : claimsTable(claims));
+  if (flags.json) printJson(context.io, claims);
+  else context.io.out(claimsTable(claims));
   return EXIT_OK;
 }
