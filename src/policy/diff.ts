@@ -119,7 +119,8 @@ export function diffPolicies(live: Policy, next: Policy): PolicyDiff {
   return { fields, sections, tests, reorderedOnly: semanticallySame && !identical, identical };
 }
 
-function requestOf(test: PolicyTest): AclRequest {
+/** The request a policy test decides. */
+export function requestOf(test: PolicyTest): AclRequest {
   return {
     client: test.client,
     action: test.action,

@@ -79,7 +79,7 @@ export interface RevisionPage {
 }
 
 /** The policy's revisions, newest first; `next_before` is set when older ones remain. */
-export function listRevisions(
+export async function listRevisions(
   context: OperationContext,
   page: RevisionPage = {},
 ): Promise<RevisionList> {
@@ -89,5 +89,5 @@ export function listRevisions(
     throw new UsageError(`limit must be from 1 to 1000 (got ${limit})`, undefined, "limit");
   }
   const client = new ApiClient(context);
-  return step(context, "Fetching the revisions", () => client.revisions(page));
+  return await step(context, "Fetching the revisions", () => client.revisions(page));
 }
