@@ -25,6 +25,7 @@ Deno.test("excerpt: a long line is cut around the place, with … where it was c
 
 Deno.test("excerpt: tabs and control characters take one column each and never reach the terminal", () => {
   const [window, caret] = excerptLines('\t"a\u001b[31m": 1', 1, 9)!;
+  // deno-lint-ignore no-control-regex -- control characters are what must be absent
   assert.doesNotMatch(window, /[\u0000-\u001f]/);
   assert.equal(window.length, '\t"a\u001b[31m": 1'.length);
   assert.equal(caret, "        ^");
