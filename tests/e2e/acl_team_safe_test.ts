@@ -285,3 +285,30 @@ Deno.test("an earlier revision fetched to a file is based on the live one, so pu
     await bobPushes(team, "carol/#");
     assertConflict(await push(alice, old), 3, 4);
   }));
+
+Deno.test("a pipe: `acl get | sed … | acl update -` carries the base through, and a stale one is refused", () =>
+  withTeam(async (team) => {
+    const alice = await team.member("alice");
+    const cli = `${Deno.execPath()} run -A --quiet ${MAIN}`;
+    // The live policy has no rules yet: the edit gives it one.
+    const edit = `s|"rules":\\[\\]|"rules":[{"topic":"piped/#","action":"sub"}]|`;
+    const piped = await runProcess(
+      "sh",
+      ["-c", `${cli} acl get | sed '${edit}' | ${cli} acl update - --yes`],
+      { env: alice, timeoutMs: 60_000 },
+    );
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.deepEqual(await liveTopics(alice), ["piped/#"]);
+    assert.match(piped.stderr, /^(?!.*now records)/s, "nothing to record the revision in");
+
+    const old = (await runCli(["acl", "get", "--revision", "1"], { env: alice })).stdout;
+    const late = edit.replace("piped", "late");
+    const stale = await runProcess("sh", ["-c", `sed '${late}' | ${cli} acl update - --yes`], {
+      env: alice,
+      stdin: old.replace('"$revision":2', '"$revision":1'),
+      timeoutMs: 60_000,
+    });
+    assertConflict(stale, 1, 2);
+    assert.match(stale.stderr, /cloudsignal acl update - --if-revision 2/);
+    assert.deepEqual(await liveTopics(alice), ["piped/#"]);
+  }));
