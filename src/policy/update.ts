@@ -64,11 +64,13 @@ export interface UpdatePlan {
   bodyBytes: number;
   /** Where each value is in the input, to place the server's findings. */
   positions: PositionNode | null;
+  /** The policy's text as read (findings are placed in it). */
+  text: string;
   /**
-   * The file the policy came from and the text that was read, so a front end can record
-   * the new revision in it (`recordRevisionInFile`); null for standard input and text.
+   * The file the policy came from, so a front end can record the new revision in it
+   * (`recordRevisionInFile`); null for standard input and text.
    */
-  file: { path: string; text: string } | null;
+  file: string | null;
 }
 
 /** Input of `planPolicyUpdate`. */
@@ -163,9 +165,8 @@ export async function planPolicyUpdate(
     sinceBase,
     bodyBytes,
     positions: loaded.positions,
-    file: "path" in input.policy && input.policy.path !== "-"
-      ? { path: input.policy.path, text: loaded.text }
-      : null,
+    text: loaded.text,
+    file: "path" in input.policy && input.policy.path !== "-" ? input.policy.path : null,
   };
 }
 

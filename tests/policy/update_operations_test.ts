@@ -54,7 +54,7 @@ Deno.test("update operations: the base is the text's $revision, never sent, and 
     assert.deepEqual([plan.base, plan.baseSource, plan.fileRevision], [1, "file", 1]);
     assert.equal(plan.conflict, false);
     assert.equal("$revision" in plan.policy, false, "the API never sees it");
-    assert.deepEqual(plan.file, { path, text });
+    assert.deepEqual([plan.file, plan.text], [path, text]);
     const [finding] = plan.serverFindings;
     assert.equal(finding.code, "claim_never_set");
     assert.deepEqual([finding.pointer, finding.line], ["/rules/0/topic", 7], "placed in the file");

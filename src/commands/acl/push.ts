@@ -114,11 +114,11 @@ function refusal(plan: UpdatePlan): Error | null {
 }
 
 /** Prints the plan's findings: the local warnings, then the server stage's. */
-function printFindings(context: CliContext, plan: UpdatePlan, text: string | null): void {
+function printFindings(context: CliContext, plan: UpdatePlan): void {
   const { io } = context;
   const lines: string[] = [];
   for (const finding of [...plan.warnings, ...plan.serverFindings]) {
-    lines.push(...findingLines(plan.name, finding, text, io.outStyle));
+    lines.push(...findingLines(plan.name, finding, plan.text, io.outStyle));
   }
   if (lines.length > 0) io.out(`${lines.join("\n")}\n`);
 }
@@ -162,7 +162,7 @@ export async function showAndPush(
       full: flags.full,
       to: toErr ? "err" : "out",
     });
-    if (!toErr) printFindings(context, plan, plan.file?.text ?? null);
+    if (!toErr) printFindings(context, plan);
   }
   if (dryRun) {
     if (flags.json) printJson(io, pushJson(plan, true, null));
@@ -200,7 +200,7 @@ export async function showAndPush(
   // The file now matches the live policy: it records the new revision, so its next edit
   // is based on what was just written.
   const file = plan.file
-    ? await recordRevisionInFile(plan.file.path, plan.file.text, written.revision)
+    ? await recordRevisionInFile(plan.file, plan.text, written.revision)
     : null;
   if (flags.json) {
     printJson(io, pushJson(plan, false, written, file));
@@ -213,14 +213,14 @@ export async function showAndPush(
   if (news.length > 0) {
     io.out("The server reports:\n");
     for (const finding of news) {
-      io.out(`${findingLines(plan.name, finding, plan.file?.text, io.outStyle).join("\n")}\n`);
+      io.out(`${findingLines(plan.name, finding, plan.text, io.outStyle).join("\n")}\n`);
     }
   }
   io.out(
     `Updated the policy of ${name}: revision ${written.revision}.\n` +
       `The previous one stays available: cloudsignal acl get --revision ${written.previous_revision}\n`,
   );
-  if (plan.file) io.err(fileNote(plan.file.path, written.revision, file));
+  if (plan.file) io.err(fileNote(plan.file, written.revision, file));
   return EXIT_OK;
 }
 
