@@ -3,14 +3,10 @@
 import { Option } from "../cli/vendor/commander.js";
 import { act, contextOf, type Program } from "../cli/program.ts";
 import { PRESET_NAMES } from "../policy/presets.ts";
+import { examplesText } from "../cli/examples.ts";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-/** The `Examples:` section of a command's help. */
-function examples(...lines: string[]): string {
-  return `\nExamples:\n${lines.map((line) => `  $ cloudsignal ${line}`).join("\n")}\n`;
 }
 
 const FULL_HELP = "print every change of a long diff (otherwise paged on a terminal, or counted)";
@@ -19,7 +15,15 @@ const FULL_HELP = "print every change of a long diff (otherwise paged on a termi
 export function registerAcl(program: Program): void {
   const acl = program
     .command("acl")
-    .description("Validate, simulate, test and manage ACL policies");
+    .description("Validate, simulate, test and manage ACL policies")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Fetch, edit, check and push the policy", "cloudsignal acl get -o policy.json"],
+        ["", "cloudsignal acl validate policy.json"],
+        ["", "cloudsignal acl update policy.json"],
+      ]),
+    );
 
   acl
     .command("get")
@@ -36,7 +40,17 @@ export function registerAcl(program: Program): void {
     .option("--pretty", "always format the JSON")
     .option("--compact", "always print it on one line")
     .option("-o, --output <file>", "write to a file (atomically, formatted) instead of stdout")
+    .option("--force", "replace the output file if it exists with other contents")
     .option("--json", "print the revision, when it was fetched, the organization and the policy")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["The live policy, formatted, in a file to edit", "cloudsignal acl get -o policy.json"],
+        ["An earlier revision", "cloudsignal acl get --revision 3 -o old.json"],
+        ["Compact JSON for a script", "cloudsignal acl get --compact > policy.json"],
+        ["What was fetched, and when", "cloudsignal acl get --json | jq .revision"],
+      ]),
+    )
     .action(act(async (options, command) => {
       const { runGet } = await import("./acl/get.ts");
       return await runGet(contextOf(command), options);
@@ -60,6 +74,15 @@ export function registerAcl(program: Program): void {
     .option("--force", "replace whatever revision is live")
     .option("--full", FULL_HELP)
     .option("--json", "print the outcome as JSON (the changes go to stderr when asking)")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Validate, test, show the changes, ask, write", "cloudsignal acl update policy.json"],
+        ["Only show the changes", "cloudsignal acl update policy.json --dry-run"],
+        ["Replace whatever is live", "cloudsignal acl update policy.json --force"],
+        ["In CI, without a question", "cloudsignal acl update policy.json --yes"],
+      ]),
+    )
     .action(act(async (file, options, command) => {
       const { runUpdate } = await import("./acl/update.ts");
       return await runUpdate(contextOf(command), file, options);
@@ -73,6 +96,14 @@ export function registerAcl(program: Program): void {
     .option("--limit <n>", "how many to list, 1 to 1000 (default 30)")
     .option("--before <revision>", "only revisions older than this one (the next page)")
     .option("--json", "print them as JSON")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Who changed the policy, and when", "cloudsignal acl revisions"],
+        ["The next page", "cloudsignal acl revisions --limit 10 --before 40"],
+        ["As JSON, for a script", "cloudsignal acl revisions --json"],
+      ]),
+    )
     .action(act(async (options, command) => {
       const { runRevisions } = await import("./acl/revisions.ts");
       return await runRevisions(contextOf(command), options);
@@ -86,6 +117,13 @@ export function registerAcl(program: Program): void {
     .argument("<file>", "policy JSON file (- for stdin)")
     .option("--local-only", "skip the server check (no network)")
     .option("--json", "print the findings as JSON")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Local checks, then the organization's", "cloudsignal acl validate policy.json"],
+        ["Offline, from stdin", "cloudsignal acl validate - --local-only < policy.json"],
+      ]),
+    )
     .action(act(async (file, options, command) => {
       const { runValidate } = await import("./acl/validate.ts");
       return await runValidate(contextOf(command), file, options);
@@ -123,6 +161,23 @@ export function registerAcl(program: Program): void {
     .option("--trace", "also show every rule's verdict")
     .option("--exit-status", "exit 3 when the decision is deny")
     .option("--compare-server", "also ask the API to decide, and fail on any difference")
+    .addHelpText(
+      "after",
+      examplesText([
+        [
+          "Offline, with a policy file and a claim",
+          "cloudsignal acl simulate --policy policy.json --username scout --claim agent_id=scout --action pub --topic agents/scout/card",
+        ],
+        [
+          "A real user's claims against the live policy",
+          "cloudsignal acl simulate --user scout --action sub --topic 'agents/+/card'",
+        ],
+        [
+          "In a script: exit 3 when denied",
+          "cloudsignal acl simulate --policy policy.json --username d1 --action pub --topic t --exit-status",
+        ],
+      ]),
+    )
     .action(act(async (options, command) => {
       const { runSimulate } = await import("./acl/simulate.ts");
       return await runSimulate(contextOf(command), options);
@@ -135,6 +190,13 @@ export function registerAcl(program: Program): void {
     )
     .argument("<file>", "policy JSON file (- for stdin)")
     .option("--json", "print the results as JSON")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Run the tests of a policy file", "cloudsignal acl test policy.json"],
+        ["Machine-readable results", "cloudsignal acl test policy.json --json"],
+      ]),
+    )
     .action(act(async (file, options, command) => {
       const { runTest } = await import("./acl/test.ts");
       return await runTest(contextOf(command), file, options);
@@ -150,6 +212,20 @@ export function registerAcl(program: Program): void {
     .option("-o, --output <file>", "where to write it (- for stdout)", "policy.json")
     .option("--force", "replace the file if it exists")
     .option("--json", "print the file written, the preset and its counts as JSON")
+    .addHelpText(
+      "after",
+      examplesText([
+        [
+          "Start from the permit-all preset (writes policy.json)",
+          "cloudsignal acl init --preset permit-all",
+        ],
+        [
+          "Another preset, another file",
+          "cloudsignal acl init --preset agent-pipelines -o agents.json",
+        ],
+        ["Print it instead", "cloudsignal acl init --preset blank -o -"],
+      ]),
+    )
     .action(act(async (options, command) => {
       const { runInit } = await import("./acl/init.ts");
       return await runInit(contextOf(command), options);
@@ -168,7 +244,11 @@ export function registerAcl(program: Program): void {
     .option("--json", "print the differences as JSON")
     .addHelpText(
       "after",
-      examples("acl diff policy.json", "acl diff policy.json --revision 5", "acl diff - --json"),
+      examplesText([
+        ["What an update would change", "cloudsignal acl diff policy.json"],
+        ["Against an earlier revision", "cloudsignal acl diff policy.json --revision 5"],
+        ["In a script: exit 1 when they differ", "cloudsignal acl diff policy.json --json"],
+      ]),
     )
     .action(act(async (file, options, command) => {
       const { runDiff } = await import("./acl/diff.ts");
@@ -185,7 +265,13 @@ export function registerAcl(program: Program): void {
     .option("-y, --yes", "push without asking")
     .option("--full", FULL_HELP)
     .option("--json", "print the outcome as JSON")
-    .addHelpText("after", examples("acl edit", "acl edit --full"))
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Edit the live policy in $EDITOR", "cloudsignal acl edit"],
+        ["Push what you save without the question", "cloudsignal acl edit --yes"],
+      ]),
+    )
     .action(act(async (options, command) => {
       const { runEdit } = await import("./acl/edit.ts");
       return await runEdit(contextOf(command), options);
@@ -202,7 +288,13 @@ export function registerAcl(program: Program): void {
     .option("--dry-run", "show the changes and send nothing")
     .option("--full", FULL_HELP)
     .option("--json", "print the outcome as JSON")
-    .addHelpText("after", examples("acl rollback 5", "acl rollback 5 --dry-run"))
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Write revision 5 back (shows the changes, asks)", "cloudsignal acl rollback 5"],
+        ["Only show what would change", "cloudsignal acl rollback 5 --dry-run"],
+      ]),
+    )
     .action(act(async (revision, options, command) => {
       const { runRollback } = await import("./acl/rollback.ts");
       return await runRollback(contextOf(command), revision, options);

@@ -2,6 +2,7 @@
 
 import { Option } from "../cli/vendor/commander.js";
 import { act, contextOf, type Program } from "../cli/program.ts";
+import { examplesText } from "../cli/examples.ts";
 
 /** Registers `login`, `whoami` and `logout`. */
 export function registerAuth(program: Program): void {
@@ -20,6 +21,20 @@ export function registerAuth(program: Program): void {
     .option("--port <port>", "port of the local callback on 127.0.0.1 (default: any free port)")
     .option("--no-browser", "only print the URL; do not try to open a browser")
     .option("--json", "print the result as JSON on stdout")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Log in with the browser", "cloudsignal login"],
+        [
+          "On a remote machine, through an SSH tunnel",
+          "cloudsignal login --no-browser --port 8123",
+        ],
+        [
+          "Into a local platform (cloudsignal dev)",
+          "cloudsignal login --api-url http://127.0.0.1:8780",
+        ],
+      ]),
+    )
     .addHelpText(
       "after",
       `
@@ -42,6 +57,13 @@ See docs/auth.md.`,
       "Show the logged-in user, organization and when the access token expires (exit 4 when not logged in).",
     )
     .option("--json", "print as JSON (never includes a token)")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Who you are logged in as", "cloudsignal whoami"],
+        ["The organization id, in a script", "cloudsignal whoami --json"],
+      ]),
+    )
     .action(act(async (options, command) => {
       const context = contextOf(command);
       const { runWhoami } = await import("./auth/account.ts");
@@ -54,6 +76,16 @@ See docs/auth.md.`,
       "Revoke the current session at the server (best effort) and delete it from this machine.",
     )
     .option("--json", "print the result as JSON")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["End the session", "cloudsignal logout"],
+        [
+          "End the session with a local platform",
+          "cloudsignal logout --api-url http://127.0.0.1:8780",
+        ],
+      ]),
+    )
     .action(act(async (options, command) => {
       const context = contextOf(command);
       const { runLogout } = await import("./auth/account.ts");

@@ -219,7 +219,17 @@ export class PlatformStore {
    * directory is made private (0700) and the database files 0600: they hold password hashes.
    */
   static async open(dataDir: string): Promise<PlatformStore> {
-    await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 }).catch((error) => {
+      if (
+        !(error instanceof Deno.errors.AlreadyExists || error instanceof Deno.errors.NotADirectory)
+      ) {
+        throw error;
+      }
+      throw new StoreError(
+        "data_dir_not_directory",
+        `${dataDir} is not a directory (${error.message})`,
+      );
+    });
     const directory = dataDir.replace(/\/+$/, "");
     const path = `${directory}/${DATABASE_FILE}`;
     if (Deno.build.os !== "windows") {

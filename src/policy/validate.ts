@@ -60,15 +60,25 @@ export function placeFindings(findings: Finding[], positions: PositionNode | nul
   });
 }
 
-/** The server stage: what the API finds about the organization's state, placed in the input. */
+/**
+ * The server stage: what the API finds about the organization's state, placed in the input.
+ * A server that checks more than this CLI may refuse the policy (422): its findings are the
+ * answer then.
+ */
 export async function serverStageFindings(
   context: OperationContext,
   policy: Policy,
   positions: PositionNode | null,
 ): Promise<Finding[]> {
-  const { ApiClient } = await import("../api/client.ts");
+  const { ApiClient, PolicyRejectedError } = await import("../api/client.ts");
   const client = new ApiClient(context);
-  const found = await step(context, "Checking with the server", () => client.validate(policy));
+  let found: Finding[];
+  try {
+    found = await step(context, "Checking with the server", () => client.validate(policy));
+  } catch (error) {
+    if (!(error instanceof PolicyRejectedError && error.detail.findings?.length)) throw error;
+    found = error.detail.findings.map((finding) => ({ ...finding, stage: "server" }));
+  }
   return placeFindings(found, positions);
 }
 

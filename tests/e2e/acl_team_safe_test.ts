@@ -85,7 +85,7 @@ async function push(env: Env, path: string, extra: string[] = []) {
 async function bobPushes(team: Team, topic: string) {
   const bob = await team.member("bob");
   const file = `${team.dir}/bob.json`;
-  assert.equal((await runCli(["acl", "get", "-o", file], { env: bob })).code, 0);
+  assert.equal((await runCli(["acl", "get", "-o", file, "--force"], { env: bob })).code, 0);
   await addRule(file, topic);
   const pushed = await push(bob, file);
   assert.equal(pushed.code, 0, pushed.stderr);
@@ -217,7 +217,8 @@ Deno.test("a fresh checkout: the base survives a commit and a clone used from an
 
     // Based on the live revision, the same checkout goes through.
     await git(["checkout", "-q", "--", "policy.json"], `${team.dir}/clone`);
-    assert.equal((await runCli(["acl", "get", "-o", checkedOut], { env: carol })).code, 0);
+    const refetched = await runCli(["acl", "get", "-o", checkedOut, "--force"], { env: carol });
+    assert.equal(refetched.code, 0, refetched.stderr);
     await addRule(checkedOut, "carol/#");
     const ok = await push(carol, checkedOut);
     assert.equal(ok.code, 0, ok.stderr);
@@ -280,7 +281,9 @@ Deno.test("an earlier revision fetched to a file is based on the live one, so pu
     assert.match(back.stdout, /- rules\[0\] \{"action":"sub","topic":"bob\/#"\}/);
     assert.deepEqual(await liveTopics(alice), []);
 
-    const stale = await runCli(["acl", "get", "--revision", "2", "-o", old], { env: alice });
+    const stale = await runCli(["acl", "get", "--revision", "2", "-o", old, "--force"], {
+      env: alice,
+    });
     assert.equal(stale.code, 0);
     await bobPushes(team, "carol/#");
     assertConflict(await push(alice, old), 3, 4);

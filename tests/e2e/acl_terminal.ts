@@ -13,7 +13,10 @@ function shellQuote(word: string): string {
 /** What a run on a terminal printed: stdout and stderr mixed, as a terminal shows them. */
 export interface TerminalResult {
   code: number;
-  /** Everything the terminal showed, with its `\r\n` turned into `\n`. */
+  /**
+   * Everything the terminal showed, with its `\r\n` turned into `\n` and the progress
+   * spinner's frames (drawn and erased on stderr when a step is slow) taken out.
+   */
   output: string;
 }
 
@@ -30,5 +33,8 @@ export async function runOnTerminal(
     stdin: input ?? "",
     timeoutMs: 60_000,
   });
-  return { code: result.code, output: result.stdout.replaceAll("\r\n", "\n") };
+  const output = result.stdout.replaceAll("\r\n", "\n")
+    // deno-lint-ignore no-control-regex -- the spinner's escape sequences are what is removed
+    .replace(/\r\u001b\[2K(?:[^\r\n]*…)?/g, "");
+  return { code: result.code, output };
 }

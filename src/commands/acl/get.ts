@@ -6,12 +6,12 @@
 import type { CliContext } from "../../cli/program.ts";
 import { EXIT_OK } from "../../cli/exit_codes.ts";
 import { prettyJson } from "../../cli/json_output.ts";
-import { OperationError, UsageError } from "../../core/errors.ts";
-import { writeFileAtomic } from "../../core/atomic_write.ts";
-import { getPolicy } from "../../policy/read.ts";
-import { withRevision } from "../../policy/file_revision.ts";
+import { UsageError } from "../../core/errors.ts";
+import { type OutputFileResult, writeOutputFile } from "../../core/output_file.ts";
 import { jsonText } from "../../core/json_text.ts";
 import { printable } from "../../core/printable.ts";
+import { getPolicy } from "../../policy/read.ts";
+import { withRevision } from "../../policy/file_revision.ts";
 import { parseRevisionFlag } from "./flags.ts";
 
 /** Flags of `acl get`. */
@@ -20,20 +20,8 @@ export interface GetFlags {
   pretty?: boolean;
   compact?: boolean;
   output?: string;
+  force?: boolean;
   json?: boolean;
-}
-
-async function writePolicyFile(path: string, text: string): Promise<void> {
-  try {
-    await writeFileAtomic(path, text);
-  } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "its directory does not exist"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    throw new OperationError(`cannot write ${path}: ${reason}`);
-  }
 }
 
 /** `acl get`: prints or writes the policy (and with `--json`, what was fetched). */
@@ -46,7 +34,14 @@ export async function runGet(context: CliContext, flags: GetFlags): Promise<numb
   const fetched = await getPolicy(context, { revision });
   const policy = withRevision(fetched.policy, fetched.base_revision);
   const toFile = flags.output !== undefined && flags.output !== "-";
-  if (toFile) await writePolicyFile(flags.output!, jsonText(policy, !flags.compact));
+  let written: OutputFileResult | undefined;
+  if (toFile) {
+    written = await writeOutputFile({
+      path: flags.output!,
+      text: jsonText(policy, !flags.compact),
+      force: flags.force,
+    });
+  }
   if (flags.json) {
     const { organization, fetched_at, live, base_revision } = fetched;
     io.out(jsonText(
@@ -66,8 +61,13 @@ export async function runGet(context: CliContext, flags: GetFlags): Promise<numb
     const earlier = fetched.live
       ? ""
       : ` (an earlier revision; "$revision": ${fetched.base_revision}, the live one)`;
+    const where = written === "unchanged"
+      ? `${flags.output} already holds `
+      : toFile
+      ? `Wrote ${flags.output}: `
+      : "";
     io.err(
-      `${toFile ? `Wrote ${flags.output}: ` : ""}policy revision ${fetched.revision} of ` +
+      `${where}policy revision ${fetched.revision} of ` +
         `${printable(fetched.organization.name)}${earlier}\n`,
     );
   }

@@ -237,6 +237,6 @@ function fileNote(path: string, revision: number, file: FileRecord | null): stri
         `still names the old base (the live revision is now ${revision}).\n`;
     default:
       return `Could not record "$revision": ${revision} in ${path}; set it by hand, ` +
-        `or fetch again with: cloudsignal acl get -o ${path}\n`;
+        `or fetch again with: cloudsignal acl get -o ${path} --force\n`;
   }
 }

@@ -39,7 +39,7 @@ export async function runRevisions(context: CliContext, flags: RevisionsFlags): 
   for (const revision of list.revisions) {
     const current = revision.revision === list.current_revision ? " (live)" : "";
     lines.push(
-      `${String(revision.revision).padEnd(8)}  ${revision.created_at.padEnd(24)}  ${
+      `${String(revision.revision).padEnd(8)}  ${printable(revision.created_at).padEnd(24)}  ${
         revision.created_by ? printable(revision.created_by.email) : "(initial policy)"
       }${current}`,
     );

@@ -1,7 +1,6 @@
 /** `acl rollback <revision>`: write an earlier revision back, with the checks of an update. */
 
 import type { CliContext } from "../../cli/program.ts";
-import { UsageError } from "../../core/errors.ts";
 import { planRollback } from "../../policy/rollback.ts";
 import { refusedWriteExit, reportingInvalidPolicy } from "./policy_errors.ts";
 import { parseRevisionFlag } from "./flags.ts";
@@ -14,10 +13,7 @@ export async function runRollback(
   flags: PushFlags,
 ): Promise<number> {
   const { io } = context;
-  const revision = parseRevisionFlag(revisionText, "<revision>");
-  if (revision === undefined || revision < 1) {
-    throw new UsageError(`<revision> must be a revision number, 1 or more (got ${revisionText})`);
-  }
+  const revision = parseRevisionFlag(revisionText, "<revision>")!;
   let plan;
   try {
     plan = await reportingInvalidPolicy(io, () => planRollback(context, { revision }));

@@ -5,7 +5,13 @@ import { EXIT_OK } from "../../cli/exit_codes.ts";
 import { printJson } from "../../cli/json_output.ts";
 import { printable, quoted } from "../../core/printable.ts";
 import type { UserClaims } from "../../api/openapi_types.ts";
-import { checkClaimKey, setClaim, showClaims, unsetClaim } from "../../claims/user_claims.ts";
+import {
+  checkClaimKey,
+  checkClaimValue,
+  setClaim,
+  showClaims,
+  unsetClaim,
+} from "../../claims/user_claims.ts";
 
 /** `user claims set <user> --key k --value v`. */
 export async function runSetClaim(
@@ -16,6 +22,7 @@ export async function runSetClaim(
   flags: { json?: boolean } = {},
 ): Promise<number> {
   checkClaimKey(key, "--key");
+  checkClaimValue(value, "--value");
   const claims = await setClaim(context, { user, key, value });
   if (flags.json) printJson(context.io, claims);
   else {
