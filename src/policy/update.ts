@@ -19,7 +19,7 @@ import { runPolicyTests, type TestRunResult } from "../acl/policy_tests.ts";
 import { checkPolicy, type PolicyInput, usablePolicy } from "./source.ts";
 import { type DecisionChange, decisionChanges, diffPolicies, type PolicyDiff } from "./diff.ts";
 import { API_BODY_LIMIT_BYTES, apiBodyBytes, bodySizeMessage } from "./body_size.ts";
-import { placeFindings } from "./validate.ts";
+import { placeFindings, serverStageFindings } from "./validate.ts";
 import type { PolicyOrganization } from "./read.ts";
 import { checkRevision } from "./read.ts";
 
@@ -40,7 +40,10 @@ export interface UpdatePlan {
   policy: Policy;
   /** The local stage's warnings (there are no errors in a plan). */
   warnings: Finding[];
-  /** The server stage's findings, placed in the input. */
+  /**
+   * The server stage's findings, placed in the input; errors among them (a server that
+   * checks more than this CLI) mean the write would be refused.
+   */
   serverFindings: Finding[];
   tests: TestRunResult;
   organization: PolicyOrganization;
@@ -130,14 +133,14 @@ export async function planPolicyUpdate(
   }
 
   const client = new ApiClient(context);
-  const [live, organization, found] = await step(
+  const [live, organization, serverFindings] = await step(
     context,
     "Fetching the live policy",
     () =>
       Promise.all([
         client.policy(),
         client.organization(),
-        client.validate(loaded.policy),
+        serverStageFindings(context, loaded.policy, loaded.positions),
       ]),
   );
   const conflict = typeof base === "number" && base !== live.revision;
@@ -152,7 +155,7 @@ export async function planPolicyUpdate(
     name: loaded.name,
     policy: loaded.policy,
     warnings: loaded.warnings,
-    serverFindings: placeFindings(found, loaded.positions),
+    serverFindings,
     tests,
     organization,
     live,

@@ -61,9 +61,9 @@ export function placeFindings(findings: Finding[], positions: PositionNode | nul
 }
 
 /**
- * The server stage: what the API finds about the organization's state, placed in the input.
- * A server that checks more than this CLI may refuse the policy (422): its findings are the
- * answer then.
+ * The server stage: what the API finds about the organization's state, placed in the input
+ * (no progress step of its own). A server that checks more than this CLI may refuse the
+ * policy (422): its findings are the answer then.
  */
 export async function serverStageFindings(
   context: OperationContext,
@@ -74,7 +74,7 @@ export async function serverStageFindings(
   const client = new ApiClient(context);
   let found: Finding[];
   try {
-    found = await step(context, "Checking with the server", () => client.validate(policy));
+    found = await client.validate(policy);
   } catch (error) {
     if (!(error instanceof PolicyRejectedError && error.detail.findings?.length)) throw error;
     found = error.detail.findings.map((finding) => ({ ...finding, stage: "server" }));
@@ -111,7 +111,11 @@ export async function validatePolicy(
   }
   if (input.localOnly) return outcome;
   try {
-    const placed = await serverStageFindings(context, policy, result.positions);
+    const placed = await step(
+      context,
+      "Checking with the server",
+      () => serverStageFindings(context, policy, result.positions),
+    );
     outcome.findings = sortFindings([...result.findings, ...placed]);
     outcome.valid = !hasErrors(outcome.findings);
     outcome.server = "checked";

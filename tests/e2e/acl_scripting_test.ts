@@ -9,6 +9,7 @@ import { runCli } from "../support/cli.ts";
 import { cliEnv, seedSession, startTestPlatform } from "../auth/support/login_flow.ts";
 import type { TestPlatform } from "../auth/support/login_flow.ts";
 import { runOnTerminal } from "./acl_terminal.ts";
+import { withFakeApi } from "./fake_api.ts";
 
 type Env = Record<string, string>;
 
@@ -334,3 +335,46 @@ Deno.test("user list: the organization's users", () =>
       ),
     );
   }));
+
+Deno.test("a server that finds errors this CLI does not: the update shows them and sends nothing", () =>
+  withFakeApi(
+    (request, path) =>
+      request.method === "POST" && path === "/v2/acl/validate"
+        ? Response.json({
+          error: "invalid_policy",
+          message: "the policy has 1 error(s)",
+          findings: [{
+            severity: "error",
+            code: "quota_exceeded",
+            path: "rules[0]",
+            pointer: "/rules/0",
+            message: "your plan allows 0 rules",
+            line: 1,
+            column: 40,
+            stage: "local",
+          }],
+        }, { status: 422 })
+        : null,
+    async (api) => {
+      const dir = await Deno.makeTempDir();
+      try {
+        const file = `${dir}/p.json`;
+        await Deno.writeTextFile(file, policyFile(7, ["a"]));
+        for (const args of [["--yes"], ["--dry-run"]]) {
+          const refused = await api.cli(["acl", "update", file, ...args]);
+          assert.equal(refused.code, 1, refused.stderr);
+          assert.match(
+            refused.stdout,
+            /error: rules\[0\] - your plan allows 0 rules\n {4}at .*p\.json:6:5\n/,
+          );
+          assert.match(
+            refused.stderr,
+            /Nothing was sent: the server found errors in .*p\.json\.\n$/,
+          );
+        }
+        assert.ok(!api.requests.includes("PUT /v2/acl/policy"), api.requests.join());
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  ));

@@ -23,7 +23,7 @@ import { BaseUnknownError, PolicyConflictError } from "../../policy/errors.ts";
 import { type FileRecord, recordRevisionInFile } from "../../policy/file_revision.ts";
 import type { PolicyOrganization } from "../../policy/read.ts";
 import { findingLines } from "../../policy/report.ts";
-import { formatFinding } from "../../acl/findings.ts";
+import { formatFinding, hasErrors } from "../../acl/findings.ts";
 import { showDiff } from "./diff_output.ts";
 
 /** Flags every policy write takes. */
@@ -163,6 +163,11 @@ export async function showAndPush(
       to: toErr ? "err" : "out",
     });
     if (!toErr) printFindings(context, plan);
+  }
+  if (hasErrors(plan.serverFindings)) {
+    if (flags.json) printJson(io, pushJson(plan, dryRun, null));
+    io.err(`Nothing was sent: the server found errors in ${plan.name}.\n`);
+    return EXIT_ERROR;
   }
   if (dryRun) {
     if (flags.json) printJson(io, pushJson(plan, true, null));
