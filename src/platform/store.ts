@@ -163,11 +163,13 @@ export type RefreshOutcome =
   | { ok: true; tokens: TokenPair; user_id: string }
   | { ok: false; reason: "unknown" | "reused" | "expired" | "revoked" | "client_mismatch" };
 
-/** What changed, for listeners (the broker disconnects clients of revoked sessions). */
+/** What changed, for listeners (the broker re-decides subscriptions, disconnects revoked sessions). */
 export type StoreChange =
   | { kind: "claims"; user_id: string }
   | { kind: "policy"; org_id: string; revision: number }
-  | { kind: "session_revoked"; session_id: string };
+  | { kind: "session_revoked"; session_id: string }
+  /** Another connection (another process) committed to the file: anything may have changed. */
+  | { kind: "external" };
 
 /** Raised for a write the store refuses (duplicate email, bad username, invalid policy). */
 export class StoreError extends Error {
@@ -318,6 +320,7 @@ export class PlatformStore {
     this.#dataVersion = version;
     this.#policies.clear();
     this.#claims.clear();
+    this.#emit({ kind: "external" });
     return true;
   }
 

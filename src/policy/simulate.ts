@@ -12,6 +12,7 @@ import type { AclRequest, ClientIdentity, Decision, Policy, QoS } from "../acl/t
 import { CLAIM_NAME } from "../acl/template.ts";
 import { evaluate } from "../acl/evaluate.ts";
 import { type DenialReason, explainDenial } from "../acl/explain.ts";
+import { type PlatformNote, platformNotes } from "../acl/platform_limits.ts";
 import { type CompiledPolicy, compilePolicy } from "../acl/compile.ts";
 import { loadValidPolicy, type PolicyInput } from "./source.ts";
 
@@ -58,6 +59,8 @@ export interface SimulateOutcome {
   policy: Policy | null;
   /** The server's decision and how it differs, with `compareServer`. */
   server: { decision: Decision; differences: string[] } | null;
+  /** What the local broker of `cloudsignal dev` does with this request beyond the policy. */
+  platform_notes: PlatformNote[];
 }
 
 /** Builds the request, checking the input; `base` supplies the identity of `user`. */
@@ -167,6 +170,7 @@ export async function simulate(
       revision: null,
       policy: loaded!.policy,
       server: null,
+      platform_notes: platformNotes(request),
     };
   }
   const { ApiClient } = await import("../api/client.ts");
@@ -198,6 +202,7 @@ export async function simulate(
     revision,
     policy: policy ?? null,
     server: null,
+    platform_notes: platformNotes(request),
   };
   if (input.compareServer) outcome.server = await compareWithServer(context, outcome);
   return outcome;

@@ -158,7 +158,7 @@ export async function runSimulate(context: CliContext, flags: SimulateFlags): Pr
   const input = inputFromFlags(flags);
   const outcome = await reportingInvalidPolicy(io, () => simulate(context, input));
   const { decision, request } = outcome;
-  if (flags.json) printJson(io, decision);
+  if (flags.json) printJson(io, { ...decision, platform_notes: outcome.platform_notes });
   else {
     io.out(
       formatDecision(decision, request, io, {
@@ -168,6 +168,9 @@ export async function runSimulate(context: CliContext, flags: SimulateFlags): Pr
         user: flags.user,
       }),
     );
+    for (const note of outcome.platform_notes) {
+      io.out(io.outStyle.yellow(`note (cloudsignal dev): ${note.message}\n`));
+    }
   }
   const code = flags.exitStatus && decision.decision === "deny" ? EXIT_DENIED : EXIT_OK;
   if (!flags.compareServer) return code;

@@ -105,6 +105,7 @@ function banner(platform: RunningPlatform, dataDir: string): string {
     "",
     `  API:           ${platform.apiUrl}`,
     `  MQTT:          ${platform.mqttUrl}`,
+    "  Protocol:      MQTT 3.1.1 only (CloudSignal's hosted broker speaks MQTT 5)",
     `  Organization:  ${organization.name} (id ${organization.id}, short id ${organization.short_id})`,
     `  User:          ${user.email} (MQTT username ${mqttUser})`,
     `  Password:      ${password}`,
@@ -165,7 +166,7 @@ export async function runDev(context: CliContext, flags: DevFlags): Promise<numb
   });
   io.err(
     "CloudSignal development platform (cloudsignal dev): not the hosted service. No TLS; " +
-      "it listens on 127.0.0.1 only.\n",
+      "it listens on 127.0.0.1 only; its broker speaks MQTT 3.1.1 (the hosted one MQTT 5).\n",
   );
   let platform: RunningPlatform;
   try {
