@@ -111,8 +111,8 @@ interface Session {
   server: McpServer;
 }
 
-/** Serves MCP over Streamable HTTP on 127.0.0.1 until `close`. */
-export function serveHttp(options: HttpServeOptions): Promise<RunningHttp> {
+/** Serves MCP over Streamable HTTP on 127.0.0.1 until `close` (throws when the port is taken). */
+export function serveHttp(options: HttpServeOptions): RunningHttp {
   const { context } = options;
   const sessions = new Map<string, Session>();
   const stop = new AbortController();
@@ -147,44 +147,36 @@ export function serveHttp(options: HttpServeOptions): Promise<RunningHttp> {
     return response;
   };
 
-  return new Promise((resolve, reject) => {
-    let server: Deno.HttpServer<Deno.NetAddr>;
-    try {
-      server = Deno.serve({
-        hostname: "127.0.0.1",
-        port: options.port,
-        signal: stop.signal,
-        onListen: ({ port }) => {
-          resolve({
-            url: `http://127.0.0.1:${port}${MCP_PATH}`,
-            finished: server.finished,
-            close: async () => {
-              stop.abort();
-              await Promise.all(
-                [...sessions.values()].map((session) => session.server.close().catch(() => {})),
-              );
-              await server.finished;
-            },
-          });
-        },
-        onError: (error) => {
-          context.log(`error: ${error instanceof Error ? error.message : String(error)}`);
-          return refusal(500, "Internal error");
-        },
-      }, async (request) => {
-        const started = performance.now();
-        const response = await handle(request);
-        if (context.debug) {
-          const ms = Math.round(performance.now() - started);
-          context.log(
-            `debug: HTTP ${request.method} ${new URL(request.url).pathname} → ` +
-              `${response.status} (${ms} ms)`,
-          );
-        }
-        return response;
-      });
-    } catch (error) {
-      reject(error);
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: options.port,
+    signal: stop.signal,
+    onListen: () => {},
+    onError: (error) => {
+      context.log(`error: ${error instanceof Error ? error.message : String(error)}`);
+      return refusal(500, "Internal error");
+    },
+  }, async (request) => {
+    const started = performance.now();
+    const response = await handle(request);
+    if (context.debug) {
+      const ms = Math.round(performance.now() - started);
+      context.log(
+        `debug: HTTP ${request.method} ${new URL(request.url).pathname} → ` +
+          `${response.status} (${ms} ms)`,
+      );
     }
+    return response;
   });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}${MCP_PATH}`,
+    finished: server.finished,
+    close: async () => {
+      stop.abort();
+      await Promise.all(
+        [...sessions.values()].map((session) => session.server.close().catch(() => {})),
+      );
+      await server.finished;
+    },
+  };
 }

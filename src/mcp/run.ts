@@ -61,7 +61,7 @@ async function serveOverHttp(runtime: ToolRuntime, options: McpOptions, mode: st
   const bearer = secret();
   let running;
   try {
-    running = await serveHttp({
+    running = serveHttp({
       port: options.port,
       secret: bearer,
       connect: (transport) => connectServer(runtime, options, transport),

@@ -88,7 +88,11 @@ const placed = z.object({ index: z.number().int(), value: jsonObject });
 
 /** What differs between two policies. */
 export const policyDiff = z.object({
-  fields: z.array(z.object({ field: z.string(), from: z.unknown(), to: z.unknown() })),
+  fields: z.array(z.object({
+    field: z.string(),
+    from: z.unknown().optional().describe("absent: the field was not set"),
+    to: z.unknown().optional().describe("absent: the field is removed"),
+  })),
   sections: z.array(z.object({
     section: z.enum(["global", "rules", "publishers"]),
     added: z.array(placed),
