@@ -132,7 +132,12 @@ const MCP_EXPORTS: [string, string][] = [
   ],
   ["CfWorkerJsonSchemaValidator", `npm:${MCP_SDK}/validation/cfworker`],
   ["ErrorCode, JSONRPCMessageSchema, McpError", `npm:${MCP_SDK}/types.js`],
-  ["z", `npm:${MCP_PEERS[0]}`],
+  // Only the schema builders the tools use: zod's whole `z` namespace would keep its 40
+  // locales (300 KB) in the bundle.
+  [
+    "array, boolean, enum, literal, number, object, record, strictObject, string, union, unknown",
+    `npm:${MCP_PEERS[0]}`,
+  ],
 ];
 
 /** Types the MCP server names, re-exported by the d.ts only (nothing to bundle). */
@@ -143,6 +148,7 @@ const MCP_TYPES: [string, string][] = [
   ],
   ["RequestHandlerExtra", `npm:${MCP_SDK}/shared/protocol.js`],
   ["Transport, TransportSendOptions", `npm:${MCP_SDK}/shared/transport.js`],
+  ["infer, ZodObject", `npm:${MCP_PEERS[0]}`],
 ];
 
 /**

@@ -4,7 +4,7 @@
  * follow the operations' result types and `schemas/openapi.json`.
  */
 
-import { z } from "./vendor/mcp_sdk.js";
+import * as z from "./zod.ts";
 
 /** A JSON object whose keys are not listed (a policy, a value inside a diff). */
 export const jsonObject = z.record(z.string(), z.unknown());

@@ -14,8 +14,8 @@ import type {
   ServerNotification,
   ServerRequest,
   ToolAnnotations,
-  z,
 } from "./vendor/mcp_sdk.js";
+import type * as z from "./zod.ts";
 import { toolError } from "./errors.ts";
 
 /** The request a handler serves, as the SDK describes it. */

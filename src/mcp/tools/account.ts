@@ -1,6 +1,6 @@
 /** The `whoami` tool. */
 
-import { z } from "../vendor/mcp_sdk.js";
+import * as z from "../zod.ts";
 import { organization } from "../schemas.ts";
 import { API_READ, defineTool } from "../tool.ts";
 

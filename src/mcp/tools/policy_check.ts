@@ -3,7 +3,7 @@
  * policy with errors is answered with its findings (`valid: false`), not with an error.
  */
 
-import { z } from "../vendor/mcp_sdk.js";
+import * as z from "../zod.ts";
 import { PLAIN } from "../../core/text_style.ts";
 import { PolicyInvalidError } from "../../policy/errors.ts";
 import {

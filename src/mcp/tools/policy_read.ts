@@ -1,6 +1,6 @@
 /** The tools that read the organization's policy: `acl_get_policy`, `acl_list_revisions`. */
 
-import { z } from "../vendor/mcp_sdk.js";
+import * as z from "../zod.ts";
 import { jsonObject, organization } from "../schemas.ts";
 import { API_READ, defineTool } from "../tool.ts";
 

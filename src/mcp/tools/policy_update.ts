@@ -5,7 +5,7 @@
  * the changes first, and a decline writes nothing.
  */
 
-import { z } from "../vendor/mcp_sdk.js";
+import * as z from "../zod.ts";
 import { OperationError } from "../../core/errors.ts";
 import { PLAIN } from "../../core/text_style.ts";
 import {

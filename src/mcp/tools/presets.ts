@@ -1,6 +1,6 @@
 /** The `acl_presets` tool: the starter policies of `acl init`. */
 
-import { z } from "../vendor/mcp_sdk.js";
+import * as z from "../zod.ts";
 import { PRESET_NAMES } from "../../policy/presets.ts";
 import { jsonObject } from "../schemas.ts";
 import { defineTool, LOCAL_READ } from "../tool.ts";

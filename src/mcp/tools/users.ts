@@ -1,6 +1,6 @@
 /** The user tools: `user_list`, `user_claims_show`, and the writes `user_claims_set|unset`. */
 
-import { z } from "../vendor/mcp_sdk.js";
+import * as z from "../zod.ts";
 import { user, userClaims } from "../schemas.ts";
 import { API_READ, defineTool } from "../tool.ts";
 

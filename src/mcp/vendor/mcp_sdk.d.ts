@@ -4,7 +4,8 @@ export { McpServer, ResourceTemplate } from "npm:@modelcontextprotocol/sdk@1.32.
 export { WebStandardStreamableHTTPServerTransport } from "npm:@modelcontextprotocol/sdk@1.32.2/server/webStandardStreamableHttp";
 export { CfWorkerJsonSchemaValidator } from "npm:@modelcontextprotocol/sdk@1.32.2/validation/cfworker";
 export { ErrorCode, JSONRPCMessageSchema, McpError } from "npm:@modelcontextprotocol/sdk@1.32.2/types";
-export { z } from "npm:zod@4.6.7";
+export { array, boolean, enum, literal, number, object, record, strictObject, string, union, unknown } from "npm:zod@4.6.7";
 export type { CallToolResult, JSONRPCMessage, ReadResourceResult, ServerNotification, ServerRequest, ToolAnnotations } from "npm:@modelcontextprotocol/sdk@1.32.2/types";
 export type { RequestHandlerExtra } from "npm:@modelcontextprotocol/sdk@1.32.2/shared/protocol";
 export type { Transport, TransportSendOptions } from "npm:@modelcontextprotocol/sdk@1.32.2/shared/transport";
+export type { infer, ZodObject } from "npm:zod@4.6.7";
