@@ -20,20 +20,10 @@ import { PolicyCache } from "../src/policy/policy_cache.ts";
 import { loadValidPolicy } from "../src/policy/source.ts";
 import { decide } from "../src/policy/simulate.ts";
 import { realisticPolicy, realisticRequests } from "./support/realistic_policy.ts";
+import { loadAverage, median, quantile } from "./support/stats.ts";
 
 const StdioClientTransport = StdioJs as unknown as typeof StdioTypes;
 const ROOT = new URL("../", import.meta.url).pathname;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
 
 function toolArguments(request: AclRequest, path: string): Record<string, unknown> {
   const args: Record<string, unknown> = {
@@ -47,11 +37,6 @@ function toolArguments(request: AclRequest, path: string): Record<string, unknow
   if (request.client.client_id) args.client_id = request.client.client_id;
   if (request.client.claims) args.claims = request.client.claims;
   return args;
-}
-
-async function loadAverage(): Promise<string> {
-  const text = await Deno.readTextFile("/proc/loadavg").catch(() => "");
-  return text.split(" ").slice(0, 3).join(" ") || "unknown";
 }
 
 async function inProcess(path: string, requests: AclRequest[]) {

@@ -10,6 +10,7 @@
 
 import { parseArgs } from "node:util";
 import { SIMULATE_ARGS } from "./support/simulate_command.ts";
+import { loadAverage, median, quantile } from "./support/stats.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const INITIALIZE = `${
@@ -75,22 +76,6 @@ function initializeTime(main: string, home: string): () => Promise<number> {
     await child.status;
     return elapsed;
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
-async function loadAverage(): Promise<string> {
-  const text = await Deno.readTextFile("/proc/loadavg").catch(() => "");
-  return text.split(" ").slice(0, 3).join(" ") || "unknown";
 }
 
 async function main(): Promise<void> {

@@ -108,7 +108,7 @@ export const policyDiff = z.object({
   identical: z.boolean(),
 });
 
-/** One policy test's result. */
+/** One policy test's result, as `acl test --json` shows it. */
 export const testOutcome = z.object({
   name: z.string(),
   pointer: z.string(),
@@ -116,7 +116,9 @@ export const testOutcome = z.object({
   passed: z.boolean(),
   expect: effect,
   decision: effect,
+  reason: decision.shape.reason,
   explanation: z.string(),
+  matched: matchedRule.nullable(),
 });
 
 /** A policy's test run. */

@@ -39,29 +39,27 @@ export function testReport(name: string, run: TestRunResult, style: TextStyle): 
   return `${lines.join("\n")}\n`;
 }
 
+/** A test run as data: the shape of `--json` and of the MCP server's `acl_test`. */
+export function testResults(run: TestRunResult) {
+  return {
+    passed: run.passed,
+    failed: run.failed,
+    tests: run.outcomes.map((outcome) => ({
+      name: outcome.name,
+      pointer: outcome.pointer,
+      line: outcome.line,
+      passed: outcome.passed,
+      expect: outcome.expect,
+      decision: outcome.decision.decision,
+      reason: outcome.decision.reason,
+      explanation: outcome.explanation,
+      matched: outcome.decision.matched,
+    })),
+    unexercised: run.unexercised,
+  };
+}
+
 /** The `--json` report. */
 export function testJson(name: string, run: TestRunResult): string {
-  return `${
-    JSON.stringify(
-      {
-        file: name,
-        passed: run.passed,
-        failed: run.failed,
-        tests: run.outcomes.map((outcome) => ({
-          name: outcome.name,
-          pointer: outcome.pointer,
-          line: outcome.line,
-          passed: outcome.passed,
-          expect: outcome.expect,
-          decision: outcome.decision.decision,
-          reason: outcome.decision.reason,
-          explanation: outcome.explanation,
-          matched: outcome.decision.matched,
-        })),
-        unexercised: run.unexercised,
-      },
-      null,
-      2,
-    )
-  }\n`;
+  return `${JSON.stringify({ file: name, ...testResults(run) }, null, 2)}\n`;
 }

@@ -8,19 +8,18 @@
 import assert from "node:assert/strict";
 import { seedSession, startTestPlatform, type TestPlatform } from "../auth/support/login_flow.ts";
 import { tempDir } from "../support/cli.ts";
-import { call, READ_TOOLS, serverEnv, structured, textOf, WRITE_TOOLS } from "../mcp/support.ts";
+import {
+  call,
+  INITIALIZE,
+  READ_TOOLS,
+  serverEnv,
+  structured,
+  textOf,
+  WRITE_TOOLS,
+} from "../mcp/support.ts";
 import { connectHttp, type HttpServer, startHttpServer } from "../mcp/http_support.ts";
 
-const INITIALIZE = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "raw", version: "1" },
-  },
-});
+const INITIALIZE_TEXT = JSON.stringify(INITIALIZE);
 
 /** A raw HTTP/1.1 POST with any Host header (fetch always sends the real one). */
 async function rawPost(port: number, host: string, secret: string): Promise<string> {
@@ -31,10 +30,10 @@ async function rawPost(port: number, host: string, secret: string): Promise<stri
     `Authorization: Bearer ${secret}`,
     "Content-Type: application/json",
     "Accept: application/json, text/event-stream",
-    `Content-Length: ${new TextEncoder().encode(INITIALIZE).length}`,
+    `Content-Length: ${new TextEncoder().encode(INITIALIZE_TEXT).length}`,
     "Connection: close",
     "",
-    INITIALIZE,
+    INITIALIZE_TEXT,
   ].join("\r\n");
   await connection.write(new TextEncoder().encode(request));
   let response = "";
@@ -56,7 +55,7 @@ function post(server: HttpServer, headers: Record<string, string>) {
       accept: "application/json, text/event-stream",
       ...headers,
     },
-    body: INITIALIZE,
+    body: INITIALIZE_TEXT,
   });
 }
 

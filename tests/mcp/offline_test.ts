@@ -10,6 +10,7 @@ import {
   call,
   type ConnectOptions,
   connectStdio,
+  INITIALIZE,
   READ_TOOLS,
   serverEnv,
   structured,
@@ -370,16 +371,7 @@ Deno.test("a cancelled call stops its request; progress is reported when asked; 
 
 Deno.test("stdout carries protocol messages only, even with --debug", async () => {
   const lines = [
-    {
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-06-18",
-        capabilities: {},
-        clientInfo: { name: "raw", version: "1" },
-      },
-    },
+    INITIALIZE,
     { jsonrpc: "2.0", method: "notifications/initialized" },
     { jsonrpc: "2.0", id: 2, method: "tools/list" },
     { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "whoami", arguments: {} } },

@@ -97,6 +97,18 @@ export function textOf(result: unknown): string {
     .join("\n");
 }
 
+/** A raw `initialize` request, for tests that speak JSON-RPC without the SDK. */
+export const INITIALIZE = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: {
+    protocolVersion: "2025-06-18",
+    capabilities: {},
+    clientInfo: { name: "raw", version: "1" },
+  },
+};
+
 /** Calls a tool and returns the raw result. */
 export async function call(
   client: Client,

@@ -205,13 +205,16 @@ export const testTool = defineTool({
   writes: false,
   async run(_call, args) {
     const input = policyInput(args);
-    const { testPolicy } = await import("../../policy/tests.ts");
+    const [{ testPolicy }, { testResults }] = await Promise.all([
+      import("../../policy/tests.ts"),
+      import("../../policy/test_report.ts"),
+    ]);
     const empty = { passed: 0, failed: 0, tests: [], unexercised: [] };
     return await orFindings("Not tested", empty, async () => {
       const { name, run } = await testPolicy({ policy: input });
       const failures = run.outcomes.filter((outcome) => !outcome.passed);
       return {
-        structured: { policy_name: name, valid: true, findings: [], ...testRunFields(run) },
+        structured: { policy_name: name, valid: true, findings: [], ...testResults(run) },
         summary: `${run.passed} passed, ${run.failed} failed` +
           failures.map((failure) =>
             `\n  FAIL ${failure.name}: expected ${failure.expect}; ${failure.explanation}`
@@ -224,26 +227,6 @@ export const testTool = defineTool({
     });
   },
 });
-
-/** The structured fields of a test run. */
-export function testRunFields(
-  run: import("../../acl/policy_tests.ts").TestRunResult,
-): z.infer<typeof testRun> {
-  return {
-    passed: run.passed,
-    failed: run.failed,
-    tests: run.outcomes.map((outcome) => ({
-      name: outcome.name,
-      pointer: outcome.pointer,
-      line: outcome.line,
-      passed: outcome.passed,
-      expect: outcome.expect,
-      decision: outcome.decision.decision,
-      explanation: outcome.explanation,
-    })),
-    unexercised: run.unexercised,
-  };
-}
 
 const diffOutput = z.object({
   ...checkedPolicy,

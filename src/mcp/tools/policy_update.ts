@@ -19,7 +19,6 @@ import {
 import { invalidPolicy, policyInput } from "../policy_input.ts";
 import { defineTool } from "../tool.ts";
 import { revisionNumber } from "./policy_read.ts";
-import { testRunFields } from "./policy_check.ts";
 
 const updateOutput = z.object({
   updated: z.boolean().describe("true: the new revision is live"),
@@ -88,12 +87,14 @@ export const updatePolicyTool = defineTool({
   writes: true,
   async run({ context, confirm }, args) {
     const input = policyInput(args);
-    const [update, { formatDiff }, errors, { RevisionConflictError }] = await Promise.all([
-      import("../../policy/update.ts"),
-      import("../../policy/diff.ts"),
-      import("../../policy/errors.ts"),
-      import("../../api/client.ts"),
-    ]);
+    const [update, { formatDiff }, errors, { RevisionConflictError }, { testResults }] =
+      await Promise.all([
+        import("../../policy/update.ts"),
+        import("../../policy/diff.ts"),
+        import("../../policy/errors.ts"),
+        import("../../api/client.ts"),
+        import("../../policy/test_report.ts"),
+      ]);
     const empty: Omit<UpdateOutput, "outcome" | "policy_name" | "valid" | "findings"> = {
       updated: false,
       organization: null,
@@ -117,7 +118,7 @@ export const updatePolicyTool = defineTool({
         return { structured: { ...empty, ...fields, outcome: "policy_invalid" as const }, summary };
       }
       if (error instanceof errors.TestsFailedError) {
-        const tests = testRunFields(error.run);
+        const tests = testResults(error.run);
         const failures = tests.tests.filter((test) => !test.passed);
         return {
           structured: {
@@ -147,7 +148,7 @@ export const updatePolicyTool = defineTool({
       summary,
       diff: plan.diff as unknown as UpdateOutput["diff"],
       test_changes: plan.testChanges,
-      tests: testRunFields(plan.tests),
+      tests: testResults(plan.tests),
     });
     const name = plan.organization.name;
     if (plan.diff.identical) {
