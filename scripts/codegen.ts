@@ -4,8 +4,8 @@
  *   into standalone code and bundled with its runtime helpers (no ajv at run time);
  * - src/cli/vendor/commander.js: commander bundled with its Node imports pointed at
  *   src/cli/commander_shims.ts (see docs/decisions.md);
- * - src/mcp/vendor/mcp_sdk.js: the server side of the MCP SDK with zod, its ajv import
- *   pointed at src/mcp/sdk_shims.ts (see docs/mcp.md, "Start-up").
+ * - src/mcp/vendor/mcp_sdk.js: the server side of the MCP SDK with zod, its ajv and zod 3
+ *   imports pointed at src/mcp/sdk_shims.ts (see docs/mcp.md, "Start-up and speed").
  *
  * Usage: deno run -A scripts/codegen.ts [--check]
  */
@@ -121,7 +121,14 @@ async function commander(): Promise<string> {
 const MCP_SDK = "@modelcontextprotocol/sdk@1.32.2";
 const MCP_PEERS = ["zod@4.6.7", "@cfworker/json-schema@4.1.6"];
 /** Packages whose code ends up in the MCP bundle, for their licence texts. */
-const MCP_BUNDLED = [MCP_SDK, ...MCP_PEERS, "zod-to-json-schema@3.25.2", "content-type@1.0.5"];
+const MCP_BUNDLED = [MCP_SDK, ...MCP_PEERS, "content-type@1.0.5"];
+/** Modules the SDK imports that the bundle replaces, and the stand-in each default or namespace import becomes. */
+const MCP_SHIMMED: Record<string, string> = {
+  "ajv": "Ajv",
+  "ajv-formats": "addFormats",
+  "zod/v3": "zod3",
+  "zod-to-json-schema": "zodToJsonSchema",
+};
 
 /** What the bundle exports, from which module: the d.ts re-exports the same from npm. */
 const MCP_EXPORTS: [string, string][] = [
@@ -178,12 +185,18 @@ async function mcpSdk(): Promise<string> {
   const entry = new URL("mcp_sdk.entry.js", workDir);
   // The cfworker validator's own import names no version: pin it here.
   await Deno.writeTextFile(entry, `${mcpExports()}\nimport "npm:${MCP_PEERS[1]}";\n`);
-  // ajv is the SDK's default JSON Schema validator; the server passes the cfworker one.
-  let code = await bundle(entry, "mcp_sdk", ["ajv", "ajv-formats"]);
+  // Modules the server never runs, pointed at stand-ins that throw: ajv (the SDK's default
+  // JSON Schema validator; the server passes the cfworker one) and zod 3 with its JSON Schema
+  // converter (the tools' schemas are zod 4).
+  let code = await bundle(entry, "mcp_sdk", Object.keys(MCP_SHIMMED));
   code = code.replace(
-    /import ?([A-Za-z_$][\w$]*) ?from ?"(ajv|ajv-formats)";?/g,
-    (_all, local: string, module: string) =>
-      `import{${module === "ajv" ? "Ajv" : "addFormats"} as ${local}}from"../sdk_shims.ts";`,
+    /import ?(\*\s?as [\w$]+|[\w$]+|\{[^}]*\}) ?from ?"(ajv|ajv-formats|zod\/v3|zod-to-json-schema)";?/g,
+    (_all, clause: string, module: string) => {
+      if (clause.startsWith("{")) return `import${clause}from"../sdk_shims.ts";`;
+      return `import{${MCP_SHIMMED[module]} as ${
+        clause.replace(/^\*\s?as /, "")
+      }}from"../sdk_shims.ts";`;
+    },
   );
   const leftover = code.match(/(?:from|import) ?"(?!\.\.\/sdk_shims\.ts")[^"]+"/);
   if (leftover) throw new Error(`the MCP SDK bundle still imports ${leftover[0]}`);
@@ -203,7 +216,7 @@ async function mcpSdk(): Promise<string> {
   return [
     '// @ts-self-types="./mcp_sdk.d.ts"',
     `// The server side of ${MCP_SDK} with ${MCP_PEERS.join(" and ")}, bundled by`,
-    "// scripts/codegen.ts with ajv pointed at src/mcp/sdk_shims.ts. Do not edit; run",
+    "// scripts/codegen.ts with ajv and zod 3 pointed at src/mcp/sdk_shims.ts. Do not edit; run",
     "// `deno task codegen`. Licences of the bundled packages:",
     ...licences.map((line) => `// ${line}`.trimEnd()),
     code,

@@ -4,7 +4,7 @@
  * to stderr; on stdio, stdout carries protocol messages only.
  */
 
-import type { OperationContext } from "../core/context.ts";
+import { debugLog, type OperationContext } from "../core/context.ts";
 import { OperationError } from "../core/errors.ts";
 import { VERSION } from "../version.ts";
 import type { PolicyCache } from "../policy/policy_cache.ts";
@@ -53,6 +53,7 @@ async function serveStdio(runtime: ToolRuntime, options: McpOptions, mode: strin
   runtime.context.log(
     `CloudSignal MCP server ${VERSION} on stdio (${mode}); API ${runtime.context.apiUrl}`,
   );
+  debugLog(runtime.context, `ready ${Math.round(performance.now())} ms after start`);
   await closed;
 }
 
