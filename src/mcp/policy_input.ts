@@ -8,7 +8,6 @@ import { PLAIN } from "../core/text_style.ts";
 import type { Finding } from "../acl/types.ts";
 import type { PolicyInput } from "../policy/source.ts";
 import type { PolicyInvalidError } from "../policy/errors.ts";
-import { validationReport } from "../policy/report.ts";
 
 /** The name a policy given as text goes by. */
 export const INLINE_NAME = "<policy>";
@@ -59,10 +58,11 @@ export interface InvalidPolicyFields {
 }
 
 /** The result fields and the summary of a refused policy. */
-export function invalidPolicy(
+export async function invalidPolicy(
   error: PolicyInvalidError,
   what: string,
-): { fields: InvalidPolicyFields; summary: string } {
+): Promise<{ fields: InvalidPolicyFields; summary: string }> {
+  const { validationReport } = await import("../policy/report.ts");
   const { findings, counts } = error.result;
   return {
     fields: { policy_name: error.source, valid: false, findings },

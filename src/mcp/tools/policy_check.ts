@@ -31,7 +31,7 @@ async function orFindings<T>(
     return await work();
   } catch (error) {
     if (!(error instanceof PolicyInvalidError)) throw error;
-    const { fields, summary } = invalidPolicy(error, what);
+    const { fields, summary } = await invalidPolicy(error, what);
     return { structured: { ...empty, ...fields } as T, summary };
   }
 }

@@ -114,7 +114,7 @@ export const updatePolicyTool = defineTool({
       });
     } catch (error) {
       if (error instanceof errors.PolicyInvalidError) {
-        const { fields, summary } = invalidPolicy(error, "Not updated");
+        const { fields, summary } = await invalidPolicy(error, "Not updated");
         return { structured: { ...empty, ...fields, outcome: "policy_invalid" as const }, summary };
       }
       if (error instanceof errors.TestsFailedError) {
