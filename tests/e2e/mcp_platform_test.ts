@@ -21,10 +21,12 @@ import {
 import { tempDir } from "../support/cli.ts";
 import { connect, Observer, until } from "../platform/mqtt_support.ts";
 import {
+  AGENT_CARD_RULE,
   call,
   connectStdio,
   type McpSession,
   READ_TOOLS,
+  SCOUT_CARD_TEST,
   serverEnv,
   structured,
   textOf,
@@ -38,15 +40,9 @@ const POLICY = {
     { topic: "#", action: "sub", user: "observer" },
     { topic: "markers/#", action: "pub+sub" },
   ],
-  rules: [{ topic: "agents/{$self}/card", action: "pub+sub", binding: "agent_id" }],
+  rules: [AGENT_CARD_RULE],
   tests: [
-    {
-      name: "scout publishes its card",
-      client: { username: "scout", claims: { agent_id: "scout" } },
-      action: "pub",
-      topic: "agents/scout/card",
-      expect: "allow",
-    },
+    SCOUT_CARD_TEST,
     {
       name: "scout cannot publish another card",
       client: { username: "scout", claims: { agent_id: "scout" } },

@@ -7,11 +7,13 @@
 import assert from "node:assert/strict";
 import { MAIN, tempDir } from "../support/cli.ts";
 import {
+  AGENT_CARD_RULE,
   call,
   type ConnectOptions,
   connectStdio,
   INITIALIZE,
   READ_TOOLS,
+  SCOUT_CARD_TEST,
   serverEnv,
   structured,
   textOf,
@@ -22,19 +24,8 @@ import { MAX_POLICY_FILE_BYTES } from "../../src/policy/policy_file.ts";
 const POLICY = {
   version: "2.2",
   default: "deny",
-  rules: [
-    { topic: "agents/{$self}/card", action: "pub+sub", binding: "agent_id" },
-    { topic: "sensors/#", action: "sub" },
-  ],
-  tests: [
-    {
-      name: "scout publishes its card",
-      client: { username: "scout", claims: { agent_id: "scout" } },
-      action: "pub",
-      topic: "agents/scout/card",
-      expect: "allow",
-    },
-  ],
+  rules: [AGENT_CARD_RULE, { topic: "sensors/#", action: "sub" }],
+  tests: [SCOUT_CARD_TEST],
 };
 
 /** Text with an error on line 4 (an unknown field). */

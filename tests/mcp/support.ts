@@ -97,6 +97,22 @@ export function textOf(result: unknown): string {
     .join("\n");
 }
 
+/** The `{$self}` rule the test policies share: an agent owns its card. */
+export const AGENT_CARD_RULE = {
+  topic: "agents/{$self}/card",
+  action: "pub+sub",
+  binding: "agent_id",
+};
+
+/** The test that goes with it: scout publishes its own card. */
+export const SCOUT_CARD_TEST = {
+  name: "scout publishes its card",
+  client: { username: "scout", claims: { agent_id: "scout" } },
+  action: "pub",
+  topic: "agents/scout/card",
+  expect: "allow",
+};
+
 /** A raw `initialize` request, for tests that speak JSON-RPC without the SDK. */
 export const INITIALIZE = {
   jsonrpc: "2.0",
