@@ -5,6 +5,7 @@ import { registerAcl } from "./src/commands/acl.ts";
 import { registerAuth } from "./src/commands/auth.ts";
 import { registerCompletions } from "./src/commands/completions.ts";
 import { registerDev } from "./src/commands/dev.ts";
+import { registerMcp } from "./src/commands/mcp.ts";
 import { registerUser } from "./src/commands/user.ts";
 
 const program = createProgram();
@@ -12,5 +13,6 @@ registerAuth(program);
 registerAcl(program);
 registerUser(program);
 registerDev(program);
+registerMcp(program);
 registerCompletions(program);
 await runProgram(program, Deno.args);

@@ -47,10 +47,9 @@ export function testReport(
   return `${lines.join("\n")}\n`;
 }
 
-/** The `--json` report's object. */
-export function testJson(name: string, run: TestRunResult) {
+/** A test run as data: the shape of `--json` and of the MCP server's `acl_test`. */
+export function testResults(run: TestRunResult) {
   return {
-    file: name,
     passed: run.passed,
     failed: run.failed,
     tests: run.outcomes.map((outcome) => ({
@@ -66,4 +65,9 @@ export function testJson(name: string, run: TestRunResult) {
     })),
     unexercised: run.unexercised,
   };
+}
+
+/** The `--json` report's object. */
+export function testJson(name: string, run: TestRunResult) {
+  return { file: name, ...testResults(run) };
 }

@@ -14,6 +14,7 @@ import { OperationError } from "../core/errors.ts";
 import { BaseUnknownError, PolicyConflictError, TestsFailedError } from "./errors.ts";
 import { ApiClient, RevisionConflictError } from "../api/client.ts";
 import type { Finding, Policy } from "../acl/types.ts";
+import { hasErrors } from "../acl/findings.ts";
 import type { PositionNode } from "../acl/json_positions.ts";
 import { runPolicyTests, type TestRunResult } from "../acl/policy_tests.ts";
 import { checkPolicy, type PolicyInput, usablePolicy } from "./source.ts";
@@ -184,14 +185,22 @@ export interface UpdateResult {
 
 /**
  * Writes the planned policy if the live revision is still the plan's base
- * (`PolicyConflictError` otherwise, `BaseUnknownError` without a base; nothing is written
- * then). Never retried.
+ * (`PolicyConflictError` otherwise, `BaseUnknownError` without a base, and a
+ * `policy_invalid` error when the server stage found errors; nothing is written then).
+ * Never retried.
  */
 export async function applyPolicyUpdate(
   context: OperationContext,
   plan: UpdatePlan,
 ): Promise<UpdateResult> {
   if (plan.base === null) throw new BaseUnknownError(plan.name, plan.live.revision);
+  if (hasErrors(plan.serverFindings)) {
+    throw new OperationError(
+      `Nothing was sent: the server found errors in ${plan.name}.`,
+      undefined,
+      "policy_invalid",
+    );
+  }
   if (plan.conflict) {
     throw new PolicyConflictError(plan.name, plan.base as number, plan.live.revision);
   }
