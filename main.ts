@@ -13,6 +13,9 @@ registerAuth(program);
 registerAcl(program);
 registerUser(program);
 registerDev(program);
-registerMcp(program);
+registerMcp(program, async (context, options) => {
+  const { runMcp } = await import("./src/mcp/run.ts");
+  return await runMcp(context, options);
+});
 registerCompletions(program);
 await runProgram(program, Deno.args);

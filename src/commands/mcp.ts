@@ -1,6 +1,11 @@
-/** The `mcp` command: flags and help; src/mcp/ is the MCP server. */
+/**
+ * The `mcp` command: flags and help. The MCP server (src/mcp/) is the other front end, so this
+ * module does not import it: main.ts hands in the function that starts it.
+ */
 
 import { act, contextOf, type Program } from "../cli/program.ts";
+import { examplesText } from "../cli/examples.ts";
+import type { OperationContext } from "../core/context.ts";
 import { UsageError } from "../core/errors.ts";
 
 /** The default port of `--http`. */
@@ -40,8 +45,18 @@ export function parsePort(text: string | undefined, http: boolean | undefined): 
   return Number(text);
 }
 
-/** Registers `mcp`. */
-export function registerMcp(program: Program): void {
+/** What `mcp` starts the server with. */
+export interface McpOptions {
+  http: boolean;
+  port: number;
+  allowWrites: boolean;
+}
+
+/** Starts the MCP server and resolves with the exit code when it stops. */
+export type McpServe = (context: OperationContext, options: McpOptions) => Promise<number>;
+
+/** Registers `mcp`; `serve` starts the server (loaded only when `mcp` runs). */
+export function registerMcp(program: Program, serve: McpServe): void {
   program
     .command("mcp")
     .description(
@@ -58,16 +73,20 @@ export function registerMcp(program: Program): void {
     )
     .addHelpText(
       "after",
-      "\nSet up a client: claude mcp add cloudsignal -- cloudsignal mcp\nSee docs/mcp.md.",
+      examplesText([
+        ["Serve stdio, read-only (what an IDE's MCP client starts)", "cloudsignal mcp"],
+        ["Let the agent update policies and claims too", "cloudsignal mcp --allow-writes"],
+        ["Serve Streamable HTTP on 127.0.0.1:8790", "cloudsignal mcp --http --port 8790"],
+      ]) +
+        "\n\nSet up Claude Code: claude mcp add cloudsignal -- cloudsignal mcp\nSee docs/mcp.md.",
     )
     .action(act(async (flags: McpFlags, command) => {
       const context = contextOf(command);
-      const options = {
+      const options: McpOptions = {
         http: flags.http === true,
         port: parsePort(flags.port, flags.http),
         allowWrites: writesAllowed(flags.allowWrites, context.env(ALLOW_WRITES_ENV)),
       };
-      const { runMcp } = await import("../mcp/run.ts");
-      return await runMcp(context, options);
+      return await serve(context, options);
     }));
 }

@@ -5,7 +5,7 @@ import { jsonObject, organization } from "../schemas.ts";
 import { API_READ, defineTool } from "../tool.ts";
 
 /** A revision number argument. */
-export const revisionNumber = z.number().int().nonnegative();
+export const revisionNumber = z.number().int().positive();
 
 /** `acl_get_policy`: the live policy or a revision, with its revision number. */
 export const getPolicyTool = defineTool({
@@ -23,6 +23,9 @@ export const getPolicyTool = defineTool({
     policy: jsonObject.describe("the policy document"),
     revision: z.number().int(),
     live: z.boolean().describe("false when an earlier revision was asked for"),
+    base_revision: z.number().int().describe(
+      "the live revision when it was fetched: the base_revision to give acl_update_policy",
+    ),
     organization,
     fetched_at: z.string(),
   }),
@@ -49,7 +52,10 @@ export const listRevisionsTool = defineTool({
     "Lists the revisions of the organization's ACL policy, newest first, with who made " +
     "each and when. Every revision is kept: read one with acl_get_policy (revision) or " +
     "compare a policy with it in acl_diff.",
-  input: z.strictObject({}),
+  input: z.strictObject({
+    limit: z.number().int().min(1).max(1000).optional().describe("at most this many (default 100)"),
+    before: revisionNumber.optional().describe("only revisions older than this one (next page)"),
+  }),
   output: z.object({
     current_revision: z.number().int(),
     revisions: z.array(z.object({
@@ -61,9 +67,9 @@ export const listRevisionsTool = defineTool({
   }),
   annotations: API_READ,
   writes: false,
-  async run({ context }) {
+  async run({ context }, args) {
     const { listRevisions } = await import("../../policy/read.ts");
-    const list = await listRevisions(context);
+    const list = await listRevisions(context, { limit: args.limit, before: args.before });
     const lines = list.revisions.map((revision) =>
       `  ${revision.revision}  ${revision.created_at}  ${
         revision.created_by?.email ?? "(initial policy)"
