@@ -9,24 +9,14 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../support/cli.ts";
 import { launchBrowser, loginUrlOf, signIn, spawnCli } from "../auth/support/login_flow.ts";
-import { cli, type DevPlatform, homeEnv, startDev } from "./auth_support.ts";
+import { childEnv, cli, type DevPlatform, startDev } from "./auth_support.ts";
 import type { CliResult } from "../support/cli.ts";
 
 type Browser = Awaited<ReturnType<typeof launchBrowser>>;
 
-/** The environment of a CLI child: only HOME-like variables and the isolated state directory. */
-function env(home: string): Record<string, string> {
-  const base: Record<string, string> = { NO_COLOR: "1", ...homeEnv(home) };
-  for (const name of ["PATH", "HOME", "DENO_DIR", "TMPDIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) base[name] = value;
-  }
-  return base;
-}
-
 /** Runs `cloudsignal <args> --no-browser` (a login) and signs in with Chromium. */
 async function login(browser: Browser, home: string, args: string[]): Promise<CliResult> {
-  const child = spawnCli([...args, "--no-browser"], env(home));
+  const child = spawnCli([...args, "--no-browser"], childEnv(home));
   await signIn(browser, await loginUrlOf(child));
   const result = await child.result();
   assert.equal(result.code, 0, result.stderr);

@@ -100,6 +100,16 @@ export function homeEnv(home: string, extra: Record<string, string> = {}): Recor
   return { CLOUDSIGNAL_HOME: home, ...extra };
 }
 
+/** `homeEnv` as the whole environment of a spawned CLI (`spawnCli` inherits nothing). */
+export function childEnv(home: string): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1", ...homeEnv(home) };
+  for (const name of ["PATH", "HOME", "DENO_DIR", "TMPDIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
 /** Runs the CLI with `home` as its state directory. */
 export function cli(
   home: string,

@@ -14,17 +14,8 @@ import {
   spawnCli,
 } from "../auth/support/login_flow.ts";
 import { connect } from "../platform/mqtt_support.ts";
-import { cli, homeEnv, startDev } from "./auth_support.ts";
+import { childEnv, cli, startDev } from "./auth_support.ts";
 import type { CliResult } from "../support/cli.ts";
-
-function childEnv(home: string): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1", ...homeEnv(home) };
-  for (const name of ["PATH", "HOME", "DENO_DIR", "TMPDIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
 
 interface Stored {
   sessions: { access_token: string; refresh_token: string | null }[];

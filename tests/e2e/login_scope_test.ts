@@ -7,16 +7,7 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../support/cli.ts";
 import { launchBrowser, loginUrlOf, signIn, spawnCli } from "../auth/support/login_flow.ts";
-import { cli, homeEnv, startDev } from "./auth_support.ts";
-
-function childEnv(home: string): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1", ...homeEnv(home) };
-  for (const name of ["PATH", "HOME", "DENO_DIR", "TMPDIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
+import { childEnv, cli, startDev } from "./auth_support.ts";
 
 async function session(home: string) {
   return JSON.parse(await Deno.readTextFile(`${home}/credentials.json`)).sessions[0];
