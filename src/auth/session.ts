@@ -350,10 +350,10 @@ export function parseMe(body: unknown, source: string): Me {
     }
     return clean;
   };
-  const username = root?.username;
+  const username = typeof root?.username === "string" ? printable(root.username) : "";
   return {
     user_id: text(root?.user_id, "user_id"),
-    username: typeof username === "string" && username !== "" ? printable(username) : null,
+    username: username === "" ? null : username,
     email: text(root?.email, "email"),
     organization: {
       id: text(organization?.id, "organization.id"),
