@@ -17,6 +17,14 @@
  */
 
 import { PlatformStore, type RunningBroker, startBroker } from "../src/platform/mod.ts";
+import {
+  PUBLISH,
+  publishFrame,
+  rawClient,
+  SUBACK,
+  subscribeFrame,
+  writeAll,
+} from "./support/mqtt_frames.ts";
 
 const args = Deno.args;
 const option = (name: string, fallback: number) => {
@@ -53,130 +61,11 @@ const POLICY = {
   publishers: [{ identity: "backend-*", topics: ["notifications/#", "broadcast/#"] }],
 };
 
-function remainingLength(length: number): number[] {
-  const bytes: number[] = [];
-  do {
-    let byte = length % 128;
-    length = Math.floor(length / 128);
-    if (length > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (length > 0);
-  return bytes;
-}
-
-function utf8Field(text: string): number[] {
-  const bytes = new TextEncoder().encode(text);
-  return [bytes.length >> 8, bytes.length & 0xff, ...bytes];
-}
-
-function frame(first: number, body: number[]): Uint8Array {
-  return new Uint8Array([first, ...remainingLength(body.length), ...body]);
-}
-
-function connectFrame(clientId: string, username: string, password: string): Uint8Array {
-  return frame(0x10, [
-    ...utf8Field("MQTT"),
-    4,
-    0xc2,
-    0,
-    60,
-    ...utf8Field(clientId),
-    ...utf8Field(username),
-    ...utf8Field(password),
-  ]);
-}
-
-function publishFrame(topic: string, payload: Uint8Array): Uint8Array {
-  return frame(0x30, [...utf8Field(topic), ...payload]);
-}
-
-/** Counts complete MQTT frames of one type arriving on a connection. */
-class FrameCounter {
-  count = 0;
-  #pending = new Uint8Array(0);
-  #waiters: { type: number; target: number; resolve: () => void }[] = [];
-  readonly counts = new Map<number, number>();
-
-  constructor(readonly conn: Deno.Conn) {
-    this.#read();
-  }
-
-  async #read() {
-    const buffer = new Uint8Array(256 * 1024);
-    try {
-      for (;;) {
-        const n = await this.conn.read(buffer);
-        if (n === null) break;
-        this.#feed(buffer.subarray(0, n));
-      }
-    } catch { /* closed */ }
-  }
-
-  #feed(chunk: Uint8Array) {
-    let data = chunk;
-    if (this.#pending.length > 0) {
-      data = new Uint8Array(this.#pending.length + chunk.length);
-      data.set(this.#pending);
-      data.set(chunk, this.#pending.length);
-    }
-    let at = 0;
-    while (at < data.length) {
-      let multiplier = 1;
-      let length = 0;
-      let cursor = at + 1;
-      let complete = false;
-      while (cursor < data.length) {
-        const byte = data[cursor++];
-        length += (byte & 0x7f) * multiplier;
-        multiplier *= 128;
-        if ((byte & 0x80) === 0) {
-          complete = true;
-          break;
-        }
-      }
-      if (!complete || cursor + length > data.length) break;
-      const type = data[at] >> 4;
-      this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
-      at = cursor + length;
-    }
-    this.#pending = data.slice(at);
-    for (const waiter of [...this.#waiters]) {
-      if ((this.counts.get(waiter.type) ?? 0) >= waiter.target) {
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        waiter.resolve();
-      }
-    }
-  }
-
-  /** Resolves when `target` frames of `type` have arrived in total. */
-  until(type: number, target: number): Promise<void> {
-    if ((this.counts.get(type) ?? 0) >= target) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ type, target, resolve }));
-  }
-}
-
-async function client(port: number, clientId: string, username: string, password: string) {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  conn.setNoDelay(true);
-  const counter = new FrameCounter(conn);
-  await conn.write(connectFrame(clientId, username, password));
-  await counter.until(2, 1);
-  return { conn, counter };
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array) {
-  let written = 0;
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-}
-
 async function round(broker: RunningBroker, login: string, password: string, n: number) {
-  const sub = await client(broker.port, `sub-${n}`, login, password);
-  await writeAll(
-    sub.conn,
-    frame(0x82, [0, 1, ...utf8Field("agents/+/telemetry/#"), 0]),
-  );
-  await sub.counter.until(9, 1);
-  const pub = await client(broker.port, `pub-${n}`, login, password);
+  const sub = await rawClient(broker.port, `sub-${n}`, login, password);
+  await writeAll(sub.conn, subscribeFrame(1, ["agents/+/telemetry/#"], 0));
+  await sub.counter.until(SUBACK, 1);
+  const pub = await rawClient(broker.port, `pub-${n}`, login, password);
   const frames = TOPICS.map((topic) => publishFrame(topic, PAYLOAD));
   const batch = 1000;
   const offsets = [0];
@@ -188,7 +77,7 @@ async function round(broker: RunningBroker, login: string, password: string, n: 
     const count = Math.min(batch, MESSAGES - sent);
     await writeAll(pub.conn, chunk.subarray(0, offsets[count]));
   }
-  await sub.counter.until(3, MESSAGES);
+  await sub.counter.until(PUBLISH, MESSAGES);
   const seconds = (performance.now() - started) / 1000;
   pub.conn.close();
   sub.conn.close();

@@ -12,6 +12,11 @@ const BENCHES: [string, string[]][] = [
   ["ACL engine", ["--v8-flags=--expose-gc", "bench/acl_bench.ts", ...(quick ? ["--quick"] : [])]],
   ["Start-up", ["bench/startup.ts", "--runs", quick ? "10" : "30"]],
   ["Broker throughput", ["bench/broker_throughput.ts", "--rounds", quick ? "3" : "7"]],
+  ["Policy update with connected clients", [
+    "bench/broker_revocation.ts",
+    "--rounds",
+    quick ? "6" : "15",
+  ]],
   ["Token endpoint", ["bench/token_endpoint.ts", ...(quick ? ["--requests", "2000"] : [])]],
 ];
 

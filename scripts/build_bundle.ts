@@ -1,11 +1,22 @@
 /**
- * Bundles the CLI into one self-contained ES module (`deno bundle`): every module, the
- * lazily imported ones and the npm packages included; only `node:` built-ins stay imports.
- * The release entry sets the build commit before main.ts loads (src/version.ts reads it).
- * The npm package runs this file and releases ship it as `cloudsignal-<version>.mjs`;
- * `scripts/compile.ts` compiles the same entry from the source, not this file.
+ * Bundles the CLI with `deno bundle` from the release entry (the build commit first, then
+ * main.ts; src/version.ts reads it), npm packages included; only `node:` built-ins stay
+ * imports. Two shapes:
  *
- * Usage: deno run -A scripts/build_bundle.ts [--out build/bundle/cloudsignal.mjs]
+ * - the single file (`cloudsignal-<version>.mjs` of a release): every module in one file,
+ *   the lazily imported ones too, so everything is parsed at start;
+ * - the lazy bundle (`--lazy`, a folder): `cloudsignal.js` plus one chunk per lazily
+ *   imported module group (code splitting), so a command loads only what it runs, as the
+ *   source does. The npm package runs it where it has no native binary, and releases ship it
+ *   as `cloudsignal-<version>-deno.tar.gz`.
+ *
+ * In both, the CommonJS `require` that Deno's bundler sets up for npm packages is created on
+ * first use instead of at start: setting it up loads `node:module`, which costs more than
+ * the whole `acl simulate` command (see docs/performance.md).
+ *
+ * `scripts/compile.ts` compiles the same entry from the source, not a bundle.
+ *
+ * Usage: deno run -A scripts/build_bundle.ts [--lazy] [--out <file.mjs | folder>]
  *          [--commit <id>]
  */
 
@@ -18,18 +29,27 @@ import {
   runScript,
   ScriptError,
   VERSION,
+  writeBuildConfig,
 } from "./release_common.ts";
 
-const USAGE = "Usage: deno run -A scripts/build_bundle.ts [--out <file.mjs>] [--commit <id>]";
+const USAGE =
+  "Usage: deno run -A scripts/build_bundle.ts [--lazy] [--out <file.mjs | folder>] [--commit <id>]";
 
 /** The options of the script (the release workflow's command lines are checked against them). */
 export const OPTIONS = {
   out: { type: "string" },
   commit: { type: "string" },
+  lazy: { type: "boolean" },
 } as const;
 
-/** Where the bundle goes unless --out says otherwise. */
+/** Where the single-file bundle goes unless --out says otherwise. */
 export const DEFAULT_BUNDLE = "build/bundle/cloudsignal.mjs";
+
+/** Where the lazy bundle goes unless --out says otherwise. */
+export const DEFAULT_LAZY_BUNDLE = "build/bundle/lazy";
+
+/** The file of a lazy bundle that runs the CLI (`deno run -A <folder>/cloudsignal.js`). */
+export const LAZY_ENTRY = "cloudsignal.js";
 
 /** The module a release build runs first: it records the commit for `--version`. */
 export function buildInfoModule(commit: string): string {
@@ -80,6 +100,69 @@ export function externalImports(code: string): string[] {
   return [...found].sort();
 }
 
+/** How Deno's bundler (2.9) sets up `require` for CommonJS npm packages: at start. */
+const EAGER_REQUIRE =
+  'import { createRequire as __deno_internal_createRequire } from "node:module";\n' +
+  "var __require = __deno_internal_createRequire(import.meta.url);";
+
+/** The same `require`, set up on first call (`process.getBuiltinModule` is synchronous). */
+const LAZY_REQUIRE = "var __deno_internal_require;\n" +
+  "var __require = (id) => (__deno_internal_require ??= globalThis.process.getBuiltinModule(" +
+  '"node:module").createRequire(import.meta.url))(id);';
+
+/**
+ * `code` with the bundler's CommonJS `require` created on first call instead of at start,
+ * where importing `node:module` loads Node compatibility for every command. Fails if the
+ * bundler's output changed shape.
+ */
+export function makeRequireLazy(code: string, file: string): string {
+  const lazy = code.replaceAll(EAGER_REQUIRE, LAZY_REQUIRE);
+  if (lazy.includes("__deno_internal_createRequire")) {
+    throw new ScriptError(
+      `${file}: deno bundle set up require in a way scripts/build_bundle.ts does not know; ` +
+        "update EAGER_REQUIRE there",
+    );
+  }
+  return lazy;
+}
+
+/** Runs `deno bundle` on the release entry of `commit` in a scratch folder of `near`. */
+async function bundleRelease(
+  near: string,
+  commit: string,
+  bundle: (entry: string, config: string, work: string) => Promise<void>,
+): Promise<void> {
+  await Deno.mkdir(near, { recursive: true });
+  const work = await Deno.makeTempDir({ dir: near, prefix: ".entry-" });
+  try {
+    const entry = await writeReleaseEntry(work, commit);
+    await bundle(entry, await writeBuildConfig(work), work);
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+}
+
+/** `deno bundle` arguments both shapes share. */
+function bundleArgs(config: string): string[] {
+  return [
+    "bundle",
+    "--quiet",
+    "--config",
+    config,
+    "--lock",
+    repoPath("deno.lock"),
+    "--frozen-lockfile",
+    "--platform",
+    "deno",
+    "--format",
+    "esm",
+  ];
+}
+
+function banner(lines: string[]): string {
+  return lines.map((line) => `// ${line}\n`).join("");
+}
+
 /** Options of `buildBundle`. */
 export interface BundleOptions {
   /** Output file (`.mjs`). */
@@ -91,48 +174,94 @@ export interface BundleOptions {
 export async function buildBundle(options: BundleOptions): Promise<string> {
   const output = options.output;
   const outDir = output.slice(0, output.lastIndexOf("/")) || ".";
-  await Deno.mkdir(outDir, { recursive: true });
-  const work = await Deno.makeTempDir({ dir: outDir, prefix: ".entry-" });
-  try {
-    const entry = await writeReleaseEntry(work, options.commit);
+  await bundleRelease(outDir, options.commit, async (entry, config, work) => {
     const raw = `${work}/bundle.mjs`;
-    await runDeno([
-      "bundle",
-      "--quiet",
-      "--config",
-      repoPath("deno.json"),
-      "--platform",
-      "deno",
-      "--format",
-      "esm",
-      "--output",
-      raw,
-      entry,
-    ], "deno bundle");
-    const code = await Deno.readTextFile(raw);
+    await runDeno([...bundleArgs(config), "--output", raw, entry], "deno bundle");
+    const code = makeRequireLazy(await Deno.readTextFile(raw), output);
     const external = externalImports(code);
     if (external.length > 0) {
       throw new ScriptError(`the bundle still imports ${external.join(", ")}`);
     }
-    const banner = [
-      `// cloudsignal ${VERSION} (commit ${options.commit}): the whole CLI in one file.`,
-      "// Run it with Deno 2: deno run -A cloudsignal.mjs --help",
-      "",
-    ].join("\n");
-    await Deno.writeTextFile(output, banner + code);
-    return output;
-  } finally {
-    await Deno.remove(work, { recursive: true });
+    const head = banner([
+      `cloudsignal ${VERSION} (commit ${options.commit}): the whole CLI in one file.`,
+      "Run it with Deno 2: deno run -A cloudsignal.mjs --help",
+    ]);
+    await Deno.writeTextFile(output, head + code);
+  });
+  return output;
+}
+
+/** Options of `buildLazyBundle`. */
+export interface LazyBundleOptions {
+  /** Output folder: replaced if it holds an earlier lazy bundle, else it must be empty. */
+  outDir: string;
+  commit: string;
+}
+
+async function entries(dir: string): Promise<string[]> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(dir))).map((entry) => entry.name).sort();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
   }
+}
+
+/**
+ * Writes the lazy bundle (`cloudsignal.js` and its chunks) into `outDir` and returns the
+ * path of `cloudsignal.js`. Every import left is a `node:` built-in or a file of the folder.
+ */
+export async function buildLazyBundle(options: LazyBundleOptions): Promise<string> {
+  const outDir = options.outDir.replace(/\/+$/, "");
+  const existing = await entries(outDir);
+  if (existing.length > 0 && !existing.includes(LAZY_ENTRY)) {
+    throw new ScriptError(`${outDir} is not empty and holds no lazy bundle; not replacing it`);
+  }
+  const parent = outDir.slice(0, outDir.lastIndexOf("/")) || ".";
+  await bundleRelease(parent, options.commit, async (entry, config, work) => {
+    const raw = `${work}/out`;
+    await runDeno(
+      [...bundleArgs(config), "--code-splitting", "--outdir", raw, entry],
+      "deno bundle --code-splitting",
+    );
+    const files = await entries(raw);
+    if (!files.includes("entry.js")) {
+      throw new ScriptError(`deno bundle wrote no entry.js (wrote ${files.join(", ")})`);
+    }
+    for (const file of files) {
+      let code = makeRequireLazy(await Deno.readTextFile(`${raw}/${file}`), file);
+      const missing = externalImports(code).filter((specifier) =>
+        !(specifier.startsWith("./") && files.includes(specifier.slice(2))) ||
+        specifier === "./entry.js"
+      );
+      if (missing.length > 0) {
+        throw new ScriptError(`${file} of the lazy bundle imports ${missing.join(", ")}`);
+      }
+      if (file === "entry.js") {
+        code = banner([
+          `cloudsignal ${VERSION} (commit ${options.commit}): the CLI; the other files of this`,
+          "folder load when a command needs them. Run it with Deno 2.9:",
+          `deno run -A ${LAZY_ENTRY} --help`,
+        ]) + code;
+      }
+      await Deno.writeTextFile(`${raw}/${file}`, code);
+    }
+    await Deno.rename(`${raw}/entry.js`, `${raw}/${LAZY_ENTRY}`);
+    await Deno.remove(outDir, { recursive: true }).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+    await Deno.rename(raw, outDir);
+  });
+  return `${outDir}/${LAZY_ENTRY}`;
 }
 
 if (import.meta.main) {
   await runScript(async () => {
     const options = parseOptions(Deno.args, OPTIONS, USAGE);
-    const output = await buildBundle({
-      output: options.out ?? repoPath(DEFAULT_BUNDLE),
-      commit: await resolveCommit(options.commit),
-    });
+    const commit = await resolveCommit(options.commit);
+    const output = options.lazy
+      ? await buildLazyBundle({ outDir: options.out ?? repoPath(DEFAULT_LAZY_BUNDLE), commit })
+      : await buildBundle({ output: options.out ?? repoPath(DEFAULT_BUNDLE), commit });
     console.log(output);
   });
 }

@@ -1,14 +1,15 @@
 /**
  * Builds the release: a `deno compile`d binary of the source for each target, one archive per
  * target named `cloudsignal-<version>-<target>.tar.gz|zip`, the single-file bundle
- * (scripts/build_bundle.ts) as `cloudsignal-<version>.mjs`, and
- * `cloudsignal-<version>-sha256sums.txt` over all of them.
+ * (scripts/build_bundle.ts) as `cloudsignal-<version>.mjs`, the lazy bundle (the CLI for
+ * `deno run`, one chunk per lazily loaded command group) as `cloudsignal-<version>-deno.tar.gz`,
+ * and `cloudsignal-<version>-sha256sums.txt` over all of them.
  *
- * The binaries are compiled from the source, not from the bundle, so they keep the CLI's lazy
- * loading: the bundle inlines every lazily imported module and its Node built-ins and loads
- * them all at start. The compiled entry is the bundle's release entry (the commit first, then
- * main.ts), written to a temporary folder in the repository's build/, and `deno compile` uses
- * the repository's deno.json and frozen deno.lock, so npm versions are the locked ones.
+ * The binaries are compiled from the source, not from a bundle: `deno compile` embeds the
+ * source's modules as they are and keeps the CLI's lazy loading. The compiled entry is the bundle's release entry (the commit first, then
+ * main.ts), written to a temporary folder in the repository's build/ with the build
+ * configuration (deno.json less its run-only unstable features, `writeBuildConfig`), and
+ * `deno compile` uses the frozen deno.lock, so npm versions are the locked ones.
  * Nothing is `--include`d: the code reads no repository file at run time (JSON is imported)
  * and its lazy imports are literal, which `deno compile` follows; `--exclude-unused-npm`
  * embeds only the npm packages the CLI imports, not the test tools in deno.lock.
@@ -21,7 +22,7 @@
  *          [--tag v<version>] [--work-dir build/release]
  */
 
-import { buildBundle, writeReleaseEntry } from "./build_bundle.ts";
+import { buildBundle, buildLazyBundle, writeReleaseEntry } from "./build_bundle.ts";
 import { type ArchiveEntry, checksumsText, sha256Hex, tarGz, zip } from "./release_archive.ts";
 import {
   parseOptions,
@@ -31,6 +32,7 @@ import {
   ScriptError,
   sourceDateEpoch,
   VERSION,
+  writeBuildConfig,
 } from "./release_common.ts";
 
 const USAGE = "Usage: deno run -A scripts/compile.ts [--target <target>]... [--out <dir>] " +
@@ -88,6 +90,11 @@ export function checksumsName(version: string): string {
   return `cloudsignal-${version}-sha256sums.txt`;
 }
 
+/** The lazy bundle as a release asset: its files in the folder `cloudsignal-<version>/`. */
+export function lazyBundleAssetName(version: string): string {
+  return `cloudsignal-${version}-deno.tar.gz`;
+}
+
 /** The single-file bundle as a release asset. */
 export function bundleAssetName(version: string): string {
   return `cloudsignal-${version}.mjs`;
@@ -97,15 +104,19 @@ export function bundleAssetName(version: string): string {
 export interface CompileSource {
   /** The generated release entry: it imports the build info, then the repository's main.ts. */
   entry: string;
-  /** The repository's deno.json (compiler options, `nodeModulesDir`). */
+  /**
+   * The build configuration next to the entry: the repository's deno.json (compiler options,
+   * `nodeModulesDir`) without `lazy-dynamic-imports`, which would leave out the lazily
+   * imported modules.
+   */
   config: string;
   /** The repository's deno.lock, used frozen: the npm versions are the locked ones. */
   lock: string;
 }
 
 /**
- * Writes the release entry of `commit` to a temporary folder in the repository's build/,
- * runs `use` with it and removes the folder. Inside the repository, the binary's embedded
+ * Writes the release entry of `commit` and the build configuration to a temporary folder in
+ * the repository's build/, runs `use` with them and removes the folder. Inside the repository, the binary's embedded
  * file system is rooted at the repository rather than at a common parent of the repository
  * and a scratch folder.
  */
@@ -118,7 +129,8 @@ export async function withReleaseSource<T>(
   const dir = await Deno.makeTempDir({ dir: build, prefix: ".release-entry-" });
   try {
     const entry = await writeReleaseEntry(dir, commit);
-    return await use({ entry, config: repoPath("deno.json"), lock: repoPath("deno.lock") });
+    const config = await writeBuildConfig(dir);
+    return await use({ entry, config, lock: repoPath("deno.lock") });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -216,6 +228,8 @@ export interface PackageOptions {
   /** The compiled binary of each target. */
   binaries: { target: Target; path: string }[];
   bundle: string;
+  /** The lazy bundle's folder. */
+  lazyBundle: string;
   outDir: string;
   /** Unix seconds recorded in the archives. */
   mtime: number;
@@ -240,6 +254,14 @@ export async function packageRelease(options: PackageOptions): Promise<Asset[]> 
     await write(archiveName(options.version, target), archive);
   }
   await write(bundleAssetName(options.version), await Deno.readFile(options.bundle));
+  const folder = `cloudsignal-${options.version}`;
+  const files = (await Array.fromAsync(Deno.readDir(options.lazyBundle))).map((e) => e.name);
+  const lazy: ArchiveEntry[] = [];
+  for (const file of files.sort()) {
+    const data = await Deno.readFile(`${options.lazyBundle}/${file}`);
+    lazy.push({ name: `${folder}/${file}`, data, mode: 0o644 });
+  }
+  await write(lazyBundleAssetName(options.version), await tarGz(lazy, options.mtime));
   const checksums = checksumsName(options.version);
   await Deno.writeTextFile(`${options.outDir}/${checksums}`, checksumsText(assets));
   return assets;
@@ -249,9 +271,9 @@ export async function packageRelease(options: PackageOptions): Promise<Asset[]> 
 export interface ReleaseOptions {
   targets: Target[];
   outDir: string;
-  /** Scratch folder for the binaries and the bundle. */
+  /** Scratch folder for the binaries and the bundles. */
   workDir: string;
-  /** The commit the binaries and the bundle embed. */
+  /** The commit the binaries and the bundles embed. */
   commit: string;
   version: string;
   mtime: number;
@@ -280,11 +302,20 @@ export async function release(
     return compiled;
   });
   log("bundling…");
+  const lazyBundle = await buildLazyBundle({
+    outDir: `${options.workDir}/lazy`,
+    commit: options.commit,
+  });
   const bundle = await buildBundle({
     output: `${options.workDir}/cloudsignal.mjs`,
     commit: options.commit,
   });
-  return await packageRelease({ ...options, binaries, bundle });
+  return await packageRelease({
+    ...options,
+    binaries,
+    bundle,
+    lazyBundle: lazyBundle.slice(0, lazyBundle.lastIndexOf("/")),
+  });
 }
 
 /** Checks a release tag against deno.json's version. */

@@ -14,6 +14,38 @@ export function repoPath(relative: string): string {
 /** The release version (deno.json). */
 export const VERSION: string = config.version;
 
+/**
+ * Unstable features of deno.json that only `deno run` may have: with `lazy-dynamic-imports`,
+ * `deno compile` and `deno bundle` leave out every module loaded with `await import()`.
+ */
+export const RUN_ONLY_UNSTABLE_FEATURES = ["lazy-dynamic-imports"];
+
+/** deno.json keys that hold paths, which a copy of the config in another folder would break. */
+const PATH_KEYS = ["imports", "scopes", "importMap", "workspace", "links", "patch"];
+
+/**
+ * Writes `<dir>/deno.json`, the configuration builds use: the repository's deno.json without
+ * the run-only unstable features and without what only tools read (tasks, fmt, lint, test).
+ * Returns its path. The lock is passed to the build with `--lock`.
+ */
+export async function writeBuildConfig(dir: string): Promise<string> {
+  const source = JSON.parse(await Deno.readTextFile(repoPath("deno.json")));
+  const paths = PATH_KEYS.filter((key) => key in source);
+  if (paths.length > 0) {
+    throw new ScriptError(
+      `deno.json has ${paths.join(", ")}: writeBuildConfig (scripts/release_common.ts) ` +
+        "cannot copy it to another folder yet",
+    );
+  }
+  const { tasks: _t, fmt: _f, lint: _l, test: _x, exports: _e, unstable, ...kept } = source;
+  const features = (unstable as string[] | undefined ?? [])
+    .filter((feature) => !RUN_ONLY_UNSTABLE_FEATURES.includes(feature));
+  const build = features.length > 0 ? { ...kept, unstable: features } : kept;
+  const path = `${dir}/deno.json`;
+  await Deno.writeTextFile(path, JSON.stringify(build, null, 2) + "\n");
+  return path;
+}
+
 /** A failure the person running the script can act on: printed without a stack trace. */
 export class ScriptError extends Error {
   constructor(message: string, readonly hint?: string) {

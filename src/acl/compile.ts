@@ -3,13 +3,14 @@
  * request, the few rules that can apply.
  */
 
-import type { Effect, Policy, PolicyVersion, QoS, Rule, Section } from "./types.ts";
+import type { Effect, Policy, PolicyVersion, Publisher, QoS, Rule, Section } from "./types.ts";
 import { compileTemplate, type Level, TMPL } from "./template.ts";
 import { parseSelector, type Selector } from "./selector.ts";
 import { topicError } from "./topic.ts";
 import { RuleIndex, type RuleRecords } from "./rule_index.ts";
 import { PUB, SUB } from "./action_bits.ts";
 import { FLAG_BITS, ruleFlags } from "./rule_flags.ts";
+import { policyShapeProblem, publisherShapeProblem, ruleShapeProblem } from "./rule_shape.ts";
 
 const NO_TEMPLATES: (number | Level)[] = [];
 
@@ -215,9 +216,14 @@ export interface CompiledPolicy {
   index: RuleIndex;
 }
 
-/** Raised when a policy that was not validated cannot be compiled. */
+/**
+ * Raised when a policy that was not validated cannot be compiled. `code` is a validation
+ * finding code: `malformed_policy` when a part is not of the shape the compiler reads,
+ * `invalid_topic`, a placeholder code (`binding_required`, ...), `invalid_user_selector`, or
+ * `too_many_rules`.
+ */
 export class PolicyCompileError extends Error {
-  constructor(readonly pointer: string, message: string) {
+  constructor(readonly pointer: string, message: string, readonly code = "malformed_policy") {
     super(message);
     this.name = "PolicyCompileError";
   }
@@ -230,7 +236,7 @@ export interface CompileOptions {
   /** Compiles only the rules (and publishers) whose element pointer passes; default all. */
   include?: (pointer: string) => boolean;
   /** Skips a rule that cannot be compiled and reports it here, instead of throwing. */
-  onError?: (pointer: string, message: string) => void;
+  onError?: (pointer: string, message: string, code: string) => void;
 }
 
 function qosMask(qos: QoS[] | undefined): number {
@@ -270,23 +276,45 @@ function ruleSource(section: "global" | "rules", rule: Rule, index: number): Rul
   };
 }
 
-/** Every rule of a policy in document order, publishers expanded to one rule per topic. */
-function ruleSources(policy: Policy): RuleSource[] {
+type Fail = (pointer: string, message: string, code: string) => void;
+
+/**
+ * Every rule of a policy in document order, publishers expanded to one rule per topic. An
+ * element is read only when `include` passes its pointer and it has the shape the compiler
+ * reads; otherwise it goes to `fail`.
+ */
+function ruleSources(
+  policy: Policy,
+  include: (pointer: string) => boolean,
+  fail: Fail,
+): RuleSource[] {
   const sources: RuleSource[] = [];
-  (policy.global ?? []).forEach((rule, i) => sources.push(ruleSource("global", rule, i)));
-  (policy.rules ?? []).forEach((rule, i) => sources.push(ruleSource("rules", rule, i)));
-  (policy.publishers ?? []).forEach((publisher, i) => {
-    publisher.topics.forEach((topic, t) => {
+  for (const section of ["global", "rules"] as const) {
+    (policy[section] ?? []).forEach((rule: unknown, i) => {
+      const pointer = `/${section}/${i}`;
+      if (!include(pointer)) return;
+      const problem = ruleShapeProblem(rule, pointer);
+      if (problem) fail(problem.pointer, problem.message, "malformed_policy");
+      else sources.push(ruleSource(section, rule as Rule, i));
+    });
+  }
+  (policy.publishers ?? []).forEach((publisher: unknown, i) => {
+    const pointer = `/publishers/${i}`;
+    if (!include(pointer)) return;
+    const problem = publisherShapeProblem(publisher, pointer);
+    if (problem) return fail(problem.pointer, problem.message, "malformed_policy");
+    const { topics, identity, qos, retain } = publisher as Publisher;
+    topics.forEach((topic, t) => {
       sources.push({
         section: "publishers",
         index: i,
         topicIndex: t,
         topic,
         actions: PUB,
-        selectorText: publisher.identity,
+        selectorText: identity,
         effect: "allow",
-        qos: publisher.qos,
-        retain: publisher.retain,
+        qos,
+        retain,
         binding: undefined,
         requireGrant: false,
       });
@@ -297,13 +325,15 @@ function ruleSources(policy: Policy): RuleSource[] {
 
 /**
  * Compiles a policy. The policy should have passed validation; anything that would make a
- * rule ambiguous throws `PolicyCompileError` (or goes to `onError`) instead of compiling to a
- * guess.
+ * rule ambiguous or that is not of the policy's shape throws `PolicyCompileError` (or, for one
+ * element, goes to `onError`) instead of compiling to a guess.
  */
 export function compilePolicy(policy: Policy, options: CompileOptions = {}): CompiledPolicy {
+  const shape = policyShapeProblem(policy);
+  if (shape) throw new PolicyCompileError(shape.pointer, shape.message);
   const rules: CompiledRule[] = [];
-  const fail = options.onError ?? ((pointer: string, message: string) => {
-    throw new PolicyCompileError(pointer, message);
+  const fail: Fail = options.onError ?? ((pointer, message, code) => {
+    throw new PolicyCompileError(pointer, message, code);
   });
   // Rules share selectors and plain levels: one object for each distinct text.
   const selectors = new Map<string, Selector>();
@@ -311,11 +341,10 @@ export function compilePolicy(policy: Policy, options: CompileOptions = {}): Com
   const pointerOf = (source: RuleSource) =>
     `/${source.section}/${source.index}` +
     (source.topicIndex < 0 ? "" : `/topics/${source.topicIndex}`);
-  for (const source of ruleSources(policy)) {
-    if (options.include && !options.include(`/${source.section}/${source.index}`)) continue;
+  for (const source of ruleSources(policy, options.include ?? (() => true), fail)) {
     const topicProblem = topicError(source.topic, "filter");
     if (topicProblem) {
-      fail(pointerOf(source), topicProblem);
+      fail(pointerOf(source), topicProblem, "invalid_topic");
       continue;
     }
     const template = compileTemplate(source.topic, {
@@ -323,14 +352,14 @@ export function compilePolicy(policy: Policy, options: CompileOptions = {}): Com
       version: policy.version,
     }, levels);
     if (template.errors.length > 0) {
-      fail(pointerOf(source), template.errors[0].message);
+      fail(pointerOf(source), template.errors[0].message, template.errors[0].code);
       continue;
     }
     let selector = selectors.get(source.selectorText);
     if (!selector) {
       const parsed = parseSelector(source.selectorText);
       if ("error" in parsed) {
-        fail(pointerOf(source), parsed.error);
+        fail(pointerOf(source), parsed.error, "invalid_user_selector");
         continue;
       }
       selectors.set(source.selectorText, selector = parsed);
@@ -357,7 +386,11 @@ export function compilePolicy(policy: Policy, options: CompileOptions = {}): Com
   }
   if (rules.length > MAX_RULES) {
     // Far beyond what a 32 MiB policy file can hold; a record could not name the rule.
-    throw new PolicyCompileError("", `a policy may hold at most ${MAX_RULES} rules`);
+    throw new PolicyCompileError(
+      "",
+      `a policy may hold at most ${MAX_RULES} rules`,
+      "too_many_rules",
+    );
   }
   const table = new RuleTable(rules);
   return {

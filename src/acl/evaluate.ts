@@ -27,6 +27,7 @@ import {
 } from "./match.ts";
 import { selectorMatches } from "./selector.ts";
 import { parseSharedSubscription, topicError } from "./topic.ts";
+import { levelLimitError, MAX_TOPIC_LEVELS } from "./platform_limits.ts";
 import { scanTopic, TopicView } from "./topic_view.ts";
 
 /** The rule does not cover the request's action. */
@@ -160,6 +161,7 @@ export function evaluate(
   }
   const kind = action === PUB ? "name" : "filter";
   if (!scanTopic(view, topic, kind)) return invalid(policy, topicError(topic, kind)!, options);
+  if (view.count > MAX_TOPIC_LEVELS) return invalid(policy, levelLimitError(view.count)!, options);
   state.client = request.client;
 
   firstDeny = -1;

@@ -23,6 +23,16 @@ export {
   utf8Length,
 } from "./topic.ts";
 export { unsafeCharacter } from "./match.ts";
+export {
+  BROKER_CONTROL_TOPIC,
+  levelLimitError,
+  MAX_TOPIC_LEVELS,
+  MQTT31_MAX_CLIENT_ID_LENGTH,
+  type PlatformNote,
+  platformNotes,
+  ruleLevelLimitError,
+  topicLevelCount,
+} from "./platform_limits.ts";
 export { type ClaimUse, policyUses, type SelectorUse } from "./policy_uses.ts";
 export { selectorSelects } from "./selector.ts";
 export { CLAIM_NAME, compileTemplate, type PlaceholderUse } from "./template.ts";

@@ -9,6 +9,7 @@ import type { FindingList } from "./findings.ts";
 import { compileTemplate, type PlaceholderUse } from "./template.ts";
 import { parseSelector } from "./selector.ts";
 import { parseSharedSubscription, topicError } from "./topic.ts";
+import { ruleLevelLimitError } from "./platform_limits.ts";
 import { type CompiledRule, compilePolicy } from "./compile.ts";
 import { PUB, SUB } from "./action_bits.ts";
 import { levelsContain } from "./match.ts";
@@ -58,6 +59,8 @@ function checkTopic(
     );
     return null;
   }
+  const tooDeep = ruleLevelLimitError(topic);
+  if (tooDeep) findings.warning("topic_over_level_limit", topicPointer, tooDeep);
   const template = compileTemplate(topic, { binding, version });
   for (const error of template.errors) {
     findings.error(error.code, topicPointer, `${error.message} in topic "${topic}"`);

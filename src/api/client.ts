@@ -11,7 +11,6 @@ import type {
   Decision,
   Finding,
   InvalidPolicyError,
-  Me,
   Policy,
   PolicyRevision,
   PolicyUpdateResult,
@@ -24,7 +23,7 @@ import type {
 } from "./openapi_types.ts";
 import { type ApiCall, bodyOf, failure, send } from "./request.ts";
 import { UnavailableError } from "../core/errors.ts";
-import { getAccessToken } from "../auth/session.ts";
+import { getAccessToken, type Me, parseMe } from "../auth/session.ts";
 import { printable } from "../core/printable.ts";
 
 /** A policy as the API holds it, with its revision. */
@@ -87,14 +86,26 @@ export class ApiClient {
     return access.session?.organization ?? (await this.me()).organization;
   }
 
-  /** `GET /v2/me`. */
-  me(): Promise<Me> {
-    return this.#json({
+  /**
+   * `GET /v2/me`, checked before anything uses it: a body without the user and organization
+   * is the server's fault (`UnavailableError`, exit 5), never a crash after output.
+   */
+  async me(): Promise<Me> {
+    const body = await this.#json<unknown>({
       method: "GET",
       path: "/v2/me",
       repeatable: true,
       purpose: "say who you are",
     });
+    try {
+      return parseMe(body, `${this.context.apiUrl}/v2/me`);
+    } catch (error) {
+      if (!(error instanceof OperationError)) throw error;
+      throw new UnavailableError(
+        printable(error.message),
+        "The API answered something this CLI cannot use. Is the API URL right (--api-url / CLOUDSIGNAL_API_URL)?",
+      );
+    }
   }
 
   /** The live policy, or one revision of it. */
@@ -158,13 +169,19 @@ export class ApiClient {
 
   /** The server stage of validation: findings about the organization's state. */
   async validate(policy: Policy): Promise<Finding[]> {
-    const result = await this.#json<ValidationResult>({
+    const call: ApiCall = {
       method: "POST",
       path: "/v2/acl/validate",
       json: policy,
       repeatable: true,
       purpose: "validate the policy",
-    });
+    };
+    const response = await send(this.context, call);
+    if (response.status === 422) {
+      throw new PolicyRejectedError(bodyOf<InvalidPolicyError>(response));
+    }
+    if (response.status !== 200) throw failure(this.context, call, response);
+    const result = bodyOf<ValidationResult>(response);
     return result.findings.map((finding) => ({
       ...finding,
       code: printable(String(finding.code), 100),

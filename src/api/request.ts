@@ -57,6 +57,22 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
+/** How a response was arrived at: attempts made and time spent waiting between them. */
+interface Attempts {
+  attempts: number;
+  waitedMs: number;
+  /** The last `Retry-After` the server sent, in milliseconds. */
+  askedMs: number | null;
+}
+
+const attemptsOf = new WeakMap<HttpResponse, Attempts>();
+
+/** `1.8 s`, `12 s`. */
+function seconds(ms: number): string {
+  const value = ms / 1000;
+  return `${value < 10 && !Number.isInteger(value) ? value.toFixed(1) : Math.ceil(value)} s`;
+}
+
 function backoffMs(retry: number): number {
   const delay = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** retry);
   return delay * (0.8 + Math.random() * 0.4);
@@ -84,6 +100,7 @@ export async function send(context: OperationContext, call: ApiCall): Promise<Ht
   const url = new URL(`${context.apiUrl}${call.path}`);
   for (const [key, value] of Object.entries(call.query ?? {})) url.searchParams.set(key, value);
   const timeoutMs = requestTimeoutMs(context);
+  let waitedMs = 0;
   for (let attempt = 1;; attempt++) {
     const last = !call.repeatable || attempt === ATTEMPTS;
     let response: HttpResponse;
@@ -102,14 +119,28 @@ export async function send(context: OperationContext, call: ApiCall): Promise<Ht
       const wait = backoffMs(attempt - 1);
       debugLog(context, `${error.message}; retrying in ${Math.round(wait)} ms`);
       await sleep(wait);
+      waitedMs += wait;
       continue;
     }
-    if (!RETRY_STATUSES.has(response.status) || last) return response;
     const asked = retryAfterMs(response.headers.get("retry-after"));
-    if (asked !== null && asked > MAX_RETRY_AFTER_MS) return response;
+    if (
+      !RETRY_STATUSES.has(response.status) || last ||
+      (asked !== null && asked > MAX_RETRY_AFTER_MS)
+    ) {
+      attemptsOf.set(response, { attempts: attempt, waitedMs, askedMs: asked });
+      return response;
+    }
     const wait = asked ?? backoffMs(attempt - 1);
-    debugLog(context, `HTTP ${response.status}; retrying in ${Math.round(wait)} ms`);
+    if (asked !== null && asked >= 1000) {
+      context.log(
+        `${hostOf(context.apiUrl)} answered HTTP ${response.status} and asked to retry after ` +
+          `${seconds(asked)}: retrying in ${seconds(wait)} (attempt ${attempt + 1} of ${ATTEMPTS})`,
+      );
+    } else {
+      debugLog(context, `HTTP ${response.status}; retrying in ${Math.round(wait)} ms`);
+    }
     await sleep(wait);
+    waitedMs += wait;
   }
 }
 
@@ -129,17 +160,13 @@ export function failure(
   const host = hostOf(context.apiUrl);
   const said = apiErrorOf(response);
   const detail = said ? `: ${said.message}` : "";
-  if (response.status === 429) {
-    const after = retryAfterMs(response.headers.get("retry-after"));
+  if (response.status === 429 || response.status >= 500) {
+    const limited = response.status === 429;
     return new UnavailableError(
-      `${host} is limiting requests and refused to ${call.purpose}${detail}`,
-      after === null ? "Try again in a moment." : `Try again in ${Math.ceil(after / 1000)} s.`,
-    );
-  }
-  if (response.status >= 500) {
-    return new UnavailableError(
-      `${host} failed to ${call.purpose} (HTTP ${response.status}${detail})`,
-      "The service is having trouble; try again later.",
+      limited
+        ? `${host} is limiting requests and refused to ${call.purpose}${detail}`
+        : `${host} failed to ${call.purpose} (HTTP ${response.status}${detail})`,
+      unavailableHint(response, limited),
     );
   }
   if (response.status === 403) {
@@ -157,6 +184,21 @@ export function failure(
   return new OperationError(
     `${host} refused to ${call.purpose} (HTTP ${response.status}${detail})`,
   );
+}
+
+/** What a 429 or 5xx means for the user: how long was waited, and how long to wait now. */
+function unavailableHint(response: HttpResponse, limited: boolean): string {
+  const { attempts, waitedMs, askedMs } = attemptsOf.get(response) ??
+    { attempts: 1, waitedMs: 0, askedMs: retryAfterMs(response.headers.get("retry-after")) };
+  const tried = attempts > 1 ? `Tried ${attempts} times over ${seconds(waitedMs)}. ` : "";
+  if (askedMs !== null && askedMs > MAX_RETRY_AFTER_MS) {
+    return `${tried}It asked to retry after ${seconds(askedMs)}, longer than a command waits ` +
+      `(${seconds(MAX_RETRY_AFTER_MS)}): try again in ${seconds(askedMs)}.`;
+  }
+  if (askedMs !== null) return `${tried}Try again in ${seconds(Math.max(askedMs, 1000))}.`;
+  return `${tried}${
+    limited ? "Try again in a moment." : "The service is having trouble; try again later."
+  }`;
 }
 
 /** Parses a 2xx body as JSON; a body that is not JSON is the server's fault (exit 5). */

@@ -25,6 +25,20 @@ export function checkClaimKey(key: string, argument = "key"): void {
   }
 }
 
+/**
+ * Checks a claim value; an empty one is refused (`UsageError` naming `argument`): a rule never
+ * matches with it, in a topic or as a grant, so it could only hide a mistake.
+ */
+export function checkClaimValue(value: string, argument = "value"): void {
+  if (value === "") {
+    throw new UsageError(
+      `${argument} is empty: an empty claim value never matches any rule`,
+      "Give a value, or remove the claim with `cloudsignal user claims unset <user> --key <key>`.",
+      argument,
+    );
+  }
+}
+
 function describeCharacter(character: string): string {
   return character === "\u0000" ? "NUL" : `'${character}'`;
 }
@@ -45,6 +59,7 @@ export async function setClaim(
   input: ClaimInput & { value: string },
 ): Promise<UserClaims> {
   checkClaimKey(input.key);
+  checkClaimValue(input.value);
   const client = new ApiClient(context);
   const unsafe = unsafeCharacter(input.value);
   if (unsafe !== null) {

@@ -3,7 +3,13 @@
  * message and an exit code.
  */
 
-import { Command, CommanderError, type CommandUnknownOpts, Option } from "./vendor/commander.js";
+import {
+  Command,
+  CommanderError,
+  type CommandUnknownOpts,
+  Option,
+  type ParseOptionsResult,
+} from "./vendor/commander.js";
 import { type Io, processIo } from "./io.ts";
 import { OperationError } from "../core/errors.ts";
 import {
@@ -15,6 +21,8 @@ import {
 import { EXIT_CODE_HELP, EXIT_ERROR, EXIT_OK, EXIT_USAGE, exitCodeOf } from "./exit_codes.ts";
 import { withProgress } from "./progress.ts";
 import { versionText } from "../version.ts";
+import { HELP_CONFIGURATION } from "./help_format.ts";
+import { examplesText } from "./examples.ts";
 
 export { DEFAULT_API_URL };
 
@@ -31,15 +39,28 @@ export function createProgram() {
     )
     .version(versionText(), "-V, --version", "print the version and commit")
     .addOption(
-      new Option(
-        "--api-url <url>",
-        `API base URL (default: the current session's, else ${DEFAULT_API_URL})`,
-      ).env("CLOUDSIGNAL_API_URL"),
+      new Option("--api-url <url>", "API base URL")
+        .default(undefined, `the current session's, else ${DEFAULT_API_URL}`)
+        .env("CLOUDSIGNAL_API_URL"),
     )
     .option("--debug", "log each HTTP request (method, URL, status, time; credentials redacted)")
     .option("--no-color", "disable colour (also NO_COLOR)")
     .helpOption("-h, --help", "show help")
+    .configureHelp(HELP_CONFIGURATION)
     .showSuggestionAfterError(true)
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Log in, fetch the policy, edit it, push it", "cloudsignal login"],
+        ["", "cloudsignal acl get -o policy.json"],
+        ["", "cloudsignal acl update policy.json"],
+        [
+          "Decide a publish offline, with the broker's evaluator",
+          "cloudsignal acl simulate --policy policy.json --username scout --action pub --topic agents/scout/card",
+        ],
+        ["The help of a command", "cloudsignal help acl simulate"],
+      ]),
+    )
     .addHelpText(
       "after",
       `\n${EXIT_CODE_HELP}\n\nEnvironment: CLOUDSIGNAL_API_URL, CLOUDSIGNAL_TOKEN, CLOUDSIGNAL_HOME,\nCLOUDSIGNAL_CLIENT_ID, CLOUDSIGNAL_SCOPE, CLOUDSIGNAL_TIMEOUT (seconds), CLOUDSIGNAL_DEBUG=1, NO_COLOR.`,
@@ -97,7 +118,8 @@ export function cliContext(
     debug: options.debug === true || debugFromEnv(io.env("CLOUDSIGNAL_DEBUG")),
     home,
     env,
-    log: (line) => io.err(`${io.errStyle.dim(line)}\n`),
+    // On a terminal a spinner may be drawn on the current line: clear it first.
+    log: (line) => io.err(`${io.stderrIsTerminal ? "\r\u001b[2K" : ""}${io.errStyle.dim(line)}\n`),
     progress: (label, work) => withProgress(io, label, work),
     signal: options.signal,
   };
@@ -127,21 +149,98 @@ export function printError(io: Io, error: OperationError): void {
   if (error.hint) io.err(`${error.hint}\n`);
 }
 
+/** The parts of commander's Command that `finishProgram` hooks into (not in its typings). */
+interface CommandInternals {
+  unknownOption(flag: string): never;
+  missingMandatoryOptionValue(option: Option): never;
+}
+
+/**
+ * Reports an unknown option (with commander's "Did you mean …?") before a missing required
+ * one, so `--topc x` is answered with "did you mean --topic?" rather than "--topic not
+ * specified". Commander checks the required options first.
+ */
+function reportUnknownOptionsFirst(command: CommandUnknownOpts): void {
+  let unknown: string[] = [];
+  const parseOptions = command.parseOptions.bind(command);
+  command.parseOptions = (argv: string[]): ParseOptionsResult => {
+    const parsed = parseOptions(argv);
+    unknown = parsed.unknown;
+    return parsed;
+  };
+  const internals = command as unknown as CommandInternals;
+  const missing = internals.missingMandatoryOptionValue.bind(command);
+  internals.missingMandatoryOptionValue = (option: Option) => {
+    if (unknown.length > 0) internals.unknownOption(unknown[0]);
+    return missing(option);
+  };
+}
+
+/**
+ * A real `help [command...]` under each group, so `cloudsignal help acl simulate` shows the
+ * help of `acl simulate` (commander's own help command only looks one level down).
+ */
+function addHelpCommand(group: CommandUnknownOpts): void {
+  const path = commandPath(group);
+  const visible = (commands: readonly CommandUnknownOpts[]) =>
+    commands.filter((command) => !(command as { _hidden?: boolean })._hidden);
+  const first = visible(group.commands).find((command) => command.commands.length > 0) ??
+    visible(group.commands)[0];
+  const example = [first, visible(first?.commands ?? [])[0]].filter(Boolean)
+    .map((command) => command!.name()).join(" ");
+  group
+    .command("help")
+    .description("Show the help of a command (the same as <command> --help).")
+    .argument("[command...]", "the command, with its subcommands")
+    .addHelpText("after", examplesText([[`The help of ${example}`, `${path} help ${example}`]]))
+    .action(async (names: string[]) => {
+      let target = group;
+      for (const [at, name] of names.entries()) {
+        const next = target.commands.find((sub) =>
+          sub.name() === name || sub.aliases().includes(name)
+        );
+        if (next) {
+          target = next as CommandUnknownOpts;
+          continue;
+        }
+        // Commander reports an unknown subcommand with its "Did you mean …?".
+        if (target.commands.length > 0) await target.parseAsync(names.slice(at), { from: "user" });
+        target.error(`error: \`${commandPath(target)}\` has no subcommand '${name}'`, {
+          code: "commander.unknownCommand",
+          exitCode: EXIT_USAGE,
+        });
+      }
+      target.outputHelp();
+    });
+}
+
+/**
+ * Finishes the command tree once every command is registered: errors go through the runner,
+ * each group gets a `help` command, and unknown options are reported before missing ones.
+ */
+export function finishProgram(program: Program): void {
+  const configure = (command: CommandUnknownOpts) => {
+    if (command.commands.length > 0 && !command.commands.some((sub) => sub.name() === "help")) {
+      addHelpCommand(command);
+    }
+    command.exitOverride();
+    command.configureOutput({
+      outputError: (text, write) => write(text.replace(/^error: /, "Error: ")),
+    });
+    command.showHelpAfterError(`(run \`${commandPath(command)} --help\` for usage)`);
+    reportUnknownOptionsFirst(command);
+    for (const sub of command.commands) configure(sub as CommandUnknownOpts);
+  };
+  configure(program as unknown as CommandUnknownOpts);
+}
+
 /**
  * Parses `args`, runs the chosen command, and exits: with its code, 2 for usage errors, the
  * error's own code for a `OperationError`, and 1 for anything unexpected (stack only with --debug).
  */
 export async function runProgram(program: Program, args: string[]): Promise<never> {
   const io = processIo({ noColor: args.includes("--no-color") });
-  const configure = (command: CommandUnknownOpts) => {
-    command.exitOverride();
-    command.configureOutput({
-      outputError: (text, write) => write(text.replace(/^error: /, "Error: ")),
-    });
-    command.showHelpAfterError(`(run \`${commandPath(command)} --help\` for usage)`);
-    for (const sub of command.commands) configure(sub as CommandUnknownOpts);
-  };
-  configure(program as unknown as CommandUnknownOpts);
+  finishProgram(program);
   try {
     await program.parseAsync(args, { from: "user" });
   } catch (error) {

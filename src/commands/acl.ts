@@ -3,6 +3,7 @@
 import { Option } from "../cli/vendor/commander.js";
 import { act, contextOf, type Program } from "../cli/program.ts";
 import { PRESET_NAMES } from "../policy/presets.ts";
+import { examplesText } from "../cli/examples.ts";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -12,7 +13,15 @@ function collect(value: string, previous: string[]): string[] {
 export function registerAcl(program: Program): void {
   const acl = program
     .command("acl")
-    .description("Validate, simulate, test and manage ACL policies");
+    .description("Validate, simulate, test and manage ACL policies")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Fetch, edit, check and push the policy", "cloudsignal acl get -o policy.json"],
+        ["", "cloudsignal acl validate policy.json"],
+        ["", "cloudsignal acl update policy.json"],
+      ]),
+    );
 
   acl
     .command("get")
@@ -25,6 +34,15 @@ export function registerAcl(program: Program): void {
     .option("--pretty", "always format the JSON")
     .option("--compact", "always print it on one line")
     .option("-o, --output <file>", "write to a file (atomically) instead of stdout")
+    .option("--force", "replace the output file if it exists with other contents")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["The live policy, formatted, in a file to edit", "cloudsignal acl get -o policy.json"],
+        ["An earlier revision", "cloudsignal acl get --revision 3 -o old.json"],
+        ["Compact JSON for a script", "cloudsignal acl get --compact > policy.json"],
+      ]),
+    )
     .action(act(async (options, command) => {
       const { runGet } = await import("./acl/get.ts");
       return await runGet(contextOf(command), options);
@@ -46,6 +64,14 @@ export function registerAcl(program: Program): void {
       "the live revision your file is based on (default: the last `acl get`)",
     )
     .option("--force", "replace whatever revision is live")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Validate, test, show the changes, ask, write", "cloudsignal acl update policy.json"],
+        ["Only show the changes", "cloudsignal acl update policy.json --dry-run"],
+        ["In CI, without a question", "cloudsignal acl update policy.json --yes"],
+      ]),
+    )
     .action(act(async (file, options, command) => {
       const { runUpdate } = await import("./acl/update.ts");
       return await runUpdate(contextOf(command), file, options);
@@ -57,6 +83,13 @@ export function registerAcl(program: Program): void {
       "List the policy's revisions, newest first (each is kept; see acl get --revision).",
     )
     .option("--json", "print them as JSON")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Who changed the policy, and when", "cloudsignal acl revisions"],
+        ["As JSON, for a script", "cloudsignal acl revisions --json"],
+      ]),
+    )
     .action(act(async (options, command) => {
       const { runRevisions } = await import("./acl/revisions.ts");
       return await runRevisions(contextOf(command), options);
@@ -70,6 +103,13 @@ export function registerAcl(program: Program): void {
     .argument("<file>", "policy JSON file (- for stdin)")
     .option("--local-only", "skip the server check (no network)")
     .option("--json", "print the findings as JSON")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Local checks, then the organization's", "cloudsignal acl validate policy.json"],
+        ["Offline, from stdin", "cloudsignal acl validate - --local-only < policy.json"],
+      ]),
+    )
     .action(act(async (file, options, command) => {
       const { runValidate } = await import("./acl/validate.ts");
       return await runValidate(contextOf(command), file, options);
@@ -107,6 +147,23 @@ export function registerAcl(program: Program): void {
     .option("--trace", "also show every rule's verdict")
     .option("--exit-status", "exit 3 when the decision is deny")
     .option("--compare-server", "also ask the API to decide, and fail on any difference")
+    .addHelpText(
+      "after",
+      examplesText([
+        [
+          "Offline, with a policy file and a claim",
+          "cloudsignal acl simulate --policy policy.json --username scout --claim agent_id=scout --action pub --topic agents/scout/card",
+        ],
+        [
+          "A real user's claims against the live policy",
+          "cloudsignal acl simulate --user scout --action sub --topic 'agents/+/card'",
+        ],
+        [
+          "In a script: exit 3 when denied",
+          "cloudsignal acl simulate --policy policy.json --username d1 --action pub --topic t --exit-status",
+        ],
+      ]),
+    )
     .action(act(async (options, command) => {
       const { runSimulate } = await import("./acl/simulate.ts");
       return await runSimulate(contextOf(command), options);
@@ -119,6 +176,13 @@ export function registerAcl(program: Program): void {
     )
     .argument("<file>", "policy JSON file (- for stdin)")
     .option("--json", "print the results as JSON")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Run the tests of a policy file", "cloudsignal acl test policy.json"],
+        ["Machine-readable results", "cloudsignal acl test policy.json --json"],
+      ]),
+    )
     .action(act(async (file, options, command) => {
       const { runTest } = await import("./acl/test.ts");
       return await runTest(contextOf(command), file, options);
@@ -133,6 +197,20 @@ export function registerAcl(program: Program): void {
     )
     .option("-o, --output <file>", "where to write it (- for stdout)", "policy.json")
     .option("--force", "replace the file if it exists")
+    .addHelpText(
+      "after",
+      examplesText([
+        [
+          "Start from the permit-all preset (writes policy.json)",
+          "cloudsignal acl init --preset permit-all",
+        ],
+        [
+          "Another preset, another file",
+          "cloudsignal acl init --preset agent-pipelines -o agents.json",
+        ],
+        ["Print it instead", "cloudsignal acl init --preset blank -o -"],
+      ]),
+    )
     .action(act(async (options, command) => {
       const { runInit } = await import("./acl/init.ts");
       return await runInit(contextOf(command), options);

@@ -5,6 +5,7 @@
 
 import { Option } from "../cli/vendor/commander.js";
 import { act, contextOf, type Program, resolveApiUrlWith } from "../cli/program.ts";
+import { examplesText } from "../cli/examples.ts";
 import { currentApiUrl } from "../auth/current.ts";
 
 /**
@@ -36,6 +37,21 @@ export function registerAuth(program: Program): void {
     .option("--json", "print the result as JSON on stdout")
     .addHelpText(
       "after",
+      examplesText([
+        ["Log in with the browser", "cloudsignal login"],
+        [
+          "On a remote machine, through an SSH tunnel",
+          "cloudsignal login --no-browser --port 8123",
+        ],
+        [
+          "Into a local platform (cloudsignal dev)",
+          "cloudsignal login --api-url http://127.0.0.1:8780",
+        ],
+        ["Without a refresh token (only the openid scope)", "cloudsignal login --scope openid"],
+      ]),
+    )
+    .addHelpText(
+      "after",
       `
 Headless machine or SSH: run \`ssh -L 8123:127.0.0.1:8123 <host>\`, then on the host
 \`cloudsignal login --no-browser --port 8123\` and open the printed URL on your computer.
@@ -63,6 +79,13 @@ See docs/auth.md.`,
       "Show the logged-in user, organization and when the access token expires, as the server says (exit 4 when not logged in).",
     )
     .option("--json", "print as JSON (never includes a token)")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Who you are logged in as", "cloudsignal whoami"],
+        ["The organization id, in a script", "cloudsignal whoami --json"],
+      ]),
+    )
     .action(act(async (options, command) => {
       const context = contextOf(command);
       const { runWhoami } = await import("./auth/account.ts");
@@ -74,8 +97,22 @@ See docs/auth.md.`,
     .description(
       "Revoke the current session at the server (best effort) and delete it from this machine; say which session is current afterwards.",
     )
-    .option("--org <organization>", "log out of this organization's session (name, id or short id)")
+    .option(
+      "--org <organization>",
+      "log out of this organization's session (name, id or short id)",
+    )
     .option("--json", "print the result as JSON")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["End the session", "cloudsignal logout"],
+        [
+          "End the session with a local platform",
+          "cloudsignal logout --api-url http://127.0.0.1:8780",
+        ],
+        ["Remove the session of an organization that is gone", "cloudsignal logout --org Acme"],
+      ]),
+    )
     .action(act(async (options, command) => {
       const context = contextOf(command);
       const { runLogout } = await import("./auth/account.ts");
@@ -93,6 +130,13 @@ See docs/auth.md.`,
     )
     .option("--check", "also ask each session's server whether it still works")
     .option("--json", "print as JSON (never includes a token)")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Every stored session, and which one is current", "cloudsignal auth status"],
+        ["Also ask each server whether the session still works", "cloudsignal auth status --check"],
+      ]),
+    )
     .action(act(async (options, command) => {
       const context = contextOf(command);
       const { runAuthStatus } = await import("./auth/status.ts");
@@ -108,7 +152,14 @@ See docs/auth.md.`,
     .option("--json", "print the result as JSON")
     .addHelpText(
       "after",
-      "\nWithout --api-url or --org: the other session when there are two, else a choice.",
+      examplesText([
+        ["The organization Acme's session", "cloudsignal auth switch --org Acme"],
+        [
+          "The session with a local platform",
+          "cloudsignal auth switch --api-url http://127.0.0.1:8780",
+        ],
+        ["The other session, when there are two", "cloudsignal auth switch"],
+      ]),
     )
     .action(act(async (options, command) => {
       const context = contextOf(command);
@@ -123,8 +174,12 @@ See docs/auth.md.`,
     )
     .addHelpText(
       "after",
+      examplesText([["The token, for a script", "cloudsignal auth token"]]),
+    )
+    .addHelpText(
+      "after",
       "\nAs an MQTT password, with the MQTT username `cloudsignal whoami` shows:\n" +
-        '  mosquitto_sub -u <username>@<org short id> -P "$(cloudsignal auth token)" -t …',
+        `  mosquitto_sub -u ada@k3x9p2aa -P "$(cloudsignal auth token)" -t 'agents/#'`,
     )
     .action(act(async (_options, command) => {
       const context = contextOf(command);

@@ -2,15 +2,24 @@
 
 import { Argument, type CommandUnknownOpts } from "../cli/vendor/commander.js";
 import { act, contextOf, type Program } from "../cli/program.ts";
+import { examplesText } from "../cli/examples.ts";
 
 const SHELLS = ["bash", "zsh", "fish", "powershell", "pwsh"] as const;
 
-const INSTALL_HELP = `
-Load the completions in each new shell:
-  bash        echo 'source <(cloudsignal completions bash)' >> ~/.bashrc
-  zsh         cloudsignal completions zsh > "\${fpath[1]}/_cloudsignal"   (then restart zsh)
-  fish        cloudsignal completions fish > ~/.config/fish/completions/cloudsignal.fish
-  powershell  cloudsignal completions powershell | Out-String | Invoke-Expression   (add to $PROFILE)
+const INSTALL_HELP = `${
+  examplesText([
+    [
+      "bash (or add `source <(cloudsignal completions bash)` to ~/.bashrc)",
+      "cloudsignal completions bash > ~/.local/share/bash-completion/completions/cloudsignal",
+    ],
+    ["zsh (then restart zsh)", 'cloudsignal completions zsh > "${fpath[1]}/_cloudsignal"'],
+    ["fish", "cloudsignal completions fish > ~/.config/fish/completions/cloudsignal.fish"],
+    [
+      "PowerShell (add the line to $PROFILE)",
+      "cloudsignal completions powershell | Out-String | Invoke-Expression",
+    ],
+  ])
+}
 
 The scripts run \`cloudsignal complete -- <words>\` on each TAB, so \`cloudsignal\` must be on PATH.
 Homebrew installs them for you.`;

@@ -2,6 +2,7 @@
 
 import { Option } from "../cli/vendor/commander.js";
 import { act, contextOf, type Program } from "../cli/program.ts";
+import { examplesText } from "../cli/examples.ts";
 
 /** Registers `dev`. */
 export function registerDev(program: Program): void {
@@ -14,7 +15,10 @@ export function registerDev(program: Program): void {
     )
     .option("--api-port <port>", "API and login page port (0 = any free port)", "8780")
     .option("--mqtt-port <port>", "MQTT port (0 = any free port)", "1883")
-    .option("--data-dir <dir>", "where the SQLite file lives (default <CLOUDSIGNAL_HOME>/dev)")
+    .addOption(
+      new Option("--data-dir <dir>", "the directory of the SQLite file (created when missing)")
+        .default(undefined, "<CLOUDSIGNAL_HOME>/dev"),
+    )
     .option("--email <email>", "seeded user's email", "dev@cloudsignal.local")
     .addOption(
       new Option(
@@ -32,6 +36,17 @@ export function registerDev(program: Program): void {
     .option("--reset", "delete the platform's database first (all users, policies, sessions)")
     .option("--quiet-publishes", "do not log allowed PUBLISHes (denials are always logged)")
     .option("--json", "print the URLs, organization and user as one JSON line on stdout")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Start it (API on 8780, MQTT on 1883)", "cloudsignal dev"],
+        [
+          "For a test run: free ports, a throwaway database, JSON to read the URLs from",
+          "cloudsignal dev --api-port 0 --mqtt-port 0 --data-dir /tmp/cloudsignal-dev --json",
+        ],
+        ["Start over with an empty database", "cloudsignal dev --reset"],
+      ]),
+    )
     .addHelpText(
       "after",
       "\nThen: cloudsignal login --api-url <the printed API URL>\n" +

@@ -10,7 +10,7 @@ import {
   compilePolicy,
   evaluate,
   type Finding,
-  hasErrors,
+  JsonSyntaxError,
   locate,
   parseJsonWithPositions,
   type Policy,
@@ -19,6 +19,7 @@ import {
   unsafeCharacter,
   validatePolicyDocument,
   validatePolicyText,
+  type ValidationResult,
 } from "../acl/mod.ts";
 import type {
   ClaimUse as ApiClaimUse,
@@ -269,30 +270,7 @@ export function addApiRoutes(router: Router, options: ApiOptions, authenticate: 
     }
     requireJsonType(request);
     const text = await readBody(request);
-    if (text.trim() === "") {
-      throw new HttpError(400, "invalid_json", "the body is empty; send JSON");
-    }
-    const validation = validatePolicyText(text);
-    const syntax = validation.findings.find((finding) => finding.code === "json_syntax");
-    if (syntax) {
-      throw new HttpError(
-        400,
-        "invalid_json",
-        `${syntax.message} (line ${syntax.line}, column ${syntax.column})`,
-        { findings: validation.findings },
-      );
-    }
-    if (!validation.valid || !validation.policy) {
-      const errors = validation.findings.filter((finding) => finding.severity === "error");
-      throw new HttpError(
-        422,
-        "invalid_policy",
-        `the policy has ${errors.length} error(s); first: ${errors[0]?.path} - ${
-          errors[0]?.message
-        }`,
-        { findings: validation.findings },
-      );
-    }
+    const validation = validPolicyText(text);
     const policy = validation.policy;
     const positions = validation.positions;
     const lineOf = (pointer: string) => positions ? locate(positions, pointer).line : null;
@@ -328,25 +306,19 @@ export function addApiRoutes(router: Router, options: ApiOptions, authenticate: 
 
   route("POST", "/v2/acl/validate", async ({ request }, owner) => {
     requireJsonType(request);
-    const text = await readBody(request);
-    let document: unknown;
-    let positions: PositionNode | null = null;
-    try {
-      const parsed = parseJsonWithPositions(text);
-      document = parsed.value;
-      positions = parsed.positions;
-    } catch {
-      document = parseJson(text);
-    }
-    if (document === null || typeof document !== "object" || Array.isArray(document)) {
-      throw new HttpError(400, "invalid_request", "the body must be a policy document (an object)");
-    }
-    return json({ findings: serverFindings(store, owner.organization.id, document, positions) });
+    const validation = validPolicyText(await readBody(request));
+    const findings = serverFindings(
+      store,
+      owner.organization.id,
+      validation.policy,
+      validation.positions,
+    );
+    return json({ findings });
   });
 
   route("POST", "/v2/acl/simulate", async ({ request }, owner) => {
     requireJsonType(request);
-    const body = parseJson(await readBody(request));
+    const { value: body, positions } = parseJsonBody(await readBody(request));
     if (body === null || typeof body !== "object" || Array.isArray(body)) {
       throw new HttpError(422, "invalid_request", "the body must be { request, policy? }");
     }
@@ -356,13 +328,9 @@ export function addApiRoutes(router: Router, options: ApiOptions, authenticate: 
     if (policy === undefined) {
       compiled = store.policy(owner.organization.id).compiled;
     } else {
-      const validation = validatePolicyDocument(policy);
-      if (!validation.valid || hasErrors(validation.findings)) {
-        throw new HttpError(422, "invalid_policy", "the policy given to simulate has errors", {
-          findings: validation.findings,
-        });
-      }
-      compiled = compilePolicy(policy as Policy);
+      // Findings are placed in the sent body: their lines are those of its "policy" member.
+      const validation = validatePolicyDocument(policy, positions.members?.get("policy") ?? null);
+      compiled = compilePolicy(requireValid(validation).policy);
     }
     return json(evaluate(compiled, aclRequest, { trace: true }));
   });
@@ -473,6 +441,55 @@ export function addApiRoutes(router: Router, options: ApiOptions, authenticate: 
     log(`[api] claim ${params.key} of ${user.username}@${owner.organization.short_id} removed`);
     return json(userClaims(user));
   });
+}
+
+/** The parsed body with the positions of its values; 400 `invalid_json` with the place. */
+function parseJsonBody(text: string): { value: unknown; positions: PositionNode } {
+  if (text.trim() === "") throw new HttpError(400, "invalid_json", "the body is empty; send JSON");
+  try {
+    const parsed = parseJsonWithPositions(text);
+    return { value: parsed.value, positions: parsed.positions };
+  } catch (error) {
+    if (!(error instanceof JsonSyntaxError)) throw error;
+    throw new HttpError(
+      400,
+      "invalid_json",
+      `the body is not valid JSON: ${error.message} (line ${error.at.line}, column ${error.at.column})`,
+    );
+  }
+}
+
+/** A validation with no error, or 422 `invalid_policy` with its findings. */
+function requireValid(validation: ValidationResult): ValidationResult & { policy: Policy } {
+  if (validation.valid && validation.policy) {
+    return validation as ValidationResult & { policy: Policy };
+  }
+  const errors = validation.findings.filter((finding) => finding.severity === "error");
+  throw new HttpError(
+    422,
+    "invalid_policy",
+    `the policy has ${errors.length} error(s); first: ${errors[0]?.path} - ${errors[0]?.message}`,
+    { findings: validation.findings },
+  );
+}
+
+/**
+ * A policy sent as the body, validated as a file would be (syntax, duplicate keys, schema,
+ * semantic checks): 400 `invalid_json` for a syntax error, 422 `invalid_policy` for errors.
+ */
+function validPolicyText(text: string): ValidationResult & { policy: Policy } {
+  if (text.trim() === "") throw new HttpError(400, "invalid_json", "the body is empty; send JSON");
+  const validation = validatePolicyText(text);
+  const syntax = validation.findings.find((finding) => finding.code === "json_syntax");
+  if (syntax) {
+    throw new HttpError(
+      400,
+      "invalid_json",
+      `${syntax.message} (line ${syntax.line}, column ${syntax.column})`,
+      { findings: validation.findings },
+    );
+  }
+  return requireValid(validation);
 }
 
 function revisionMismatch(ifMatch: string, current: number): HttpError {

@@ -1,30 +1,40 @@
 /**
- * The MQTT broker: aedes on `node:net`, loopback only. CONNECT is authenticated with
- * username `<username>@<org_short_id>` and, as password, an access token of that user or
- * the user's MQTT password. Every PUBLISH and SUBSCRIBE is decided by the shared evaluator
- * with the organization's current policy and the user's current claims (read per packet
- * from the store's caches, so a change applies to the next packet). A denied SUBSCRIBE
- * gets SUBACK 0x80; a denied PUBLISH is dropped (the connection stays) and logged.
+ * The MQTT broker: aedes (MQTT 3.1.1) on `node:net`, loopback only. CONNECT is authenticated
+ * with username `<username>@<org_short_id>` and, as password, an access token of that user
+ * or the user's MQTT password. Every PUBLISH and SUBSCRIBE is decided by the shared evaluator
+ * with the organization's current policy and the user's current claims, and so is every
+ * existing subscription after a change (`revocation.ts`). A denied SUBSCRIBE gets SUBACK
+ * 0x80; a denied PUBLISH is dropped (the connection stays) and logged.
  *
  * Organizations are kept apart: client ids are namespaced per organization (so a client of
- * one cannot take over another's id) and a message is delivered only to clients of the
- * publisher's organization.
+ * one cannot take over another's id), and messages, retained ones included, reach only
+ * clients of the publisher's organization (`broker_delivery.ts`, `broker_persistence.ts`).
  */
 
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { Buffer } from "node:buffer";
 import { Aedes, type Client, type PublishPacket, type Subscription } from "npm:aedes@1.2.0";
-import {
-  type AclRequest,
-  type Decision,
-  describeDecision,
-  evaluate,
-  type QoS,
-} from "../acl/mod.ts";
-import type { Organization, PlatformStore, UserRecord } from "./store.ts";
+import { BROKER_CONTROL_TOPIC, describeDecision, type QoS } from "../acl/mod.ts";
+import type { PlatformStore } from "./store.ts";
 import { hashPassword, randomToken, verifyPassword } from "./crypto.ts";
 import { FailureThrottle } from "./throttle.ts";
+import { brokerInternals } from "./aedes_internals.ts";
+import {
+  attachConnection,
+  type Connection,
+  connectionOf,
+  createDecider,
+  newConnection,
+} from "./broker_connection.ts";
+import { installDelivery } from "./broker_delivery.ts";
+import { scopePersistence } from "./broker_persistence.ts";
+import { RetainedMessages } from "./retained_messages.ts";
+import { createRevocation } from "./revocation.ts";
+import { type IncomingPacket, PacketGuard } from "./packet_guard.ts";
+import { refusalOf, refuse } from "./connect_refusal.ts";
+
+export { MAX_CACHED_DECISIONS } from "./broker_connection.ts";
 
 /** How the broker decides: the policy (`acl`) or everything allowed (`allow-all`, benchmarks). */
 export type BrokerHooks = "acl" | "allow-all";
@@ -50,54 +60,6 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
-/** Who a connection is. */
-interface Connection {
-  user: UserRecord;
-  organization: Organization;
-  /** The client id the client sent (without the organization namespace). */
-  clientId: string;
-  /** The MQTT username as sent, `<username>@<short_id>`. */
-  login: string;
-  /** The OAuth session of the access token used, or null for an MQTT password. */
-  sessionId: string | null;
-  /** Prefix of namespaced client ids of the organization. */
-  prefix: string;
-  cache: DecisionCache;
-}
-
-/**
- * A connection's recent decisions, valid for one compiled policy and one claims object (the
- * store replaces both on any change, which empties the cache). Slots by action, QoS and
- * retain, each a map by topic.
- */
-interface DecisionCache {
-  policy: unknown;
-  claims: unknown;
-  size: number;
-  slots: Map<string, Decision>[];
-}
-
-/** Decisions a connection keeps before its cache starts over. */
-export const MAX_CACHED_DECISIONS = 1024;
-
-const CONNECTION = Symbol("cloudsignal.connection");
-
-type ClientWithConnection = Client & { [CONNECTION]?: Connection };
-
-/**
- * aedes's internal `$SYS` control topics, which it subscribes to as `$SYS/+/…` (the `+`
- * matching any broker id, the empty one too): never accepted from clients, whatever the policy.
- */
-const RESERVED = /^\$SYS\/[^/]*\/(new\/clients|heartbeat|birth|disconnect\/clients)$/;
-
-const ALLOW: Decision = {
-  decision: "allow",
-  reason: "rule",
-  matched: null,
-  granted_qos: 2,
-  default: "allow",
-};
-
 /** Splits `user@org` at the last `@`. */
 export function parseMqttUsername(login: string): { username: string; shortId: string } | null {
   const at = login.lastIndexOf("@");
@@ -114,83 +76,38 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const { store, log } = options;
   const logAllowed = options.logAllowedPublishes ?? true;
   const allowAll = options.hooks === "allow-all";
-  const useCache = options.decisionCache ?? true;
+  const decider = createDecider(store, allowAll, options.decisionCache ?? true);
+  const { decide, requestOf } = decider;
   const denied = new WeakSet<object>();
   const bySession = new Map<string, Set<Client>>();
+  const live = new Set<Client>();
+  const guard = new PacketGuard();
 
   const throttle = new FailureThrottle();
   const dummyHash = await hashPassword(randomToken(16));
-  const aedes = await Aedes.createBroker({ heartbeatInterval: 60_000, connectTimeout: 10_000 });
-
-  const requestOf = (
-    connection: Connection,
-    action: "pub" | "sub",
-    topic: string,
-    qos: QoS,
-    retain: boolean,
-  ): AclRequest => ({
-    client: {
-      username: connection.user.username,
-      client_id: connection.clientId,
-      org_id: connection.organization.id,
-      org_short_id: connection.organization.short_id,
-      claims: store.claims(connection.user.id) as Record<string, string>,
-    },
-    action,
-    topic,
-    qos,
-    retain,
+  const aedes = await Aedes.createBroker({
+    heartbeatInterval: 60_000,
+    connectTimeout: 10_000,
+    // MQTT 3.1's limit applies to the id the client sent (`connect_refusal.ts`), not to the
+    // namespaced id aedes sees.
+    maxClientsIdLength: Number.MAX_SAFE_INTEGER,
   });
+  const retained = new RetainedMessages();
+  const persistence = scopePersistence(brokerInternals(aedes).persistence, retained);
+  const delivery = installDelivery(aedes, retained, log);
+  const revocation = createRevocation({ aedes, decider, persistence, live, log });
 
-  /** Decides with the organization's current policy and the user's current claims. */
-  const decide = (
-    connection: Connection,
-    action: "pub" | "sub",
-    topic: string,
-    qos: QoS,
-    retain: boolean,
-  ): Decision => {
-    if (allowAll) return ALLOW;
-    const state = store.policy(connection.organization.id);
-    const claims = store.claims(connection.user.id);
-    if (!useCache) {
-      return evaluate(state.compiled, requestOf(connection, action, topic, qos, retain));
-    }
-    const cache = connection.cache;
-    if (cache.policy !== state || cache.claims !== claims) {
-      cache.policy = state;
-      cache.claims = claims;
-      cache.size = 0;
-      for (const slot of cache.slots) slot.clear();
-    }
-    const slot = cache.slots[(action === "pub" ? 0 : 6) + qos * 2 + (retain ? 1 : 0)];
-    let decision = slot.get(topic);
-    if (decision === undefined) {
-      decision = evaluate(state.compiled, requestOf(connection, action, topic, qos, retain));
-      if (cache.size >= MAX_CACHED_DECISIONS) {
-        cache.size = 0;
-        for (const other of cache.slots) other.clear();
-      }
-      slot.set(topic, decision);
-      cache.size++;
-    }
-    return decision;
-  };
-
-  const requestedQos = new WeakMap<object, number>();
+  const requestedQos = new WeakMap<object, QoS>();
   /**
    * aedes answers SUBACK with the QoS the client asked for, whatever authorizeSubscribe
    * grants; so SUBSCRIBE packets get their QoS lowered to the granted one before aedes
    * handles them (the decision is taken again, identically, in authorizeSubscribe).
    */
-  const lowerSubscribeQos = (
-    client: Client,
-    packet: { cmd?: string; subscriptions?: Subscription[] },
-  ) => {
-    const connection = (client as ClientWithConnection)[CONNECTION];
+  const lowerSubscribeQos = (client: Client, packet: IncomingPacket) => {
+    const connection = connectionOf(client);
     if (!connection || packet.cmd !== "subscribe" || !Array.isArray(packet.subscriptions)) return;
     for (const subscription of packet.subscriptions) {
-      if (typeof subscription?.topic !== "string") continue;
+      if (typeof subscription?.topic !== "string" || requestedQos.has(subscription)) continue;
       const requested = (subscription.qos ?? 0) as QoS;
       const decision = decide(connection, "sub", subscription.topic, requested, false);
       if (decision.decision !== "allow") continue;
@@ -200,17 +117,13 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   };
 
   aedes.preConnect = (client, packet, callback) => {
-    type Internals = {
-      _parser?: {
-        prependListener(event: string, f: (p: object) => void): void;
-        _queue?: object[] | null;
-      };
-    };
-    const parser = (client as unknown as Internals)._parser;
-    parser?.prependListener("packet", (incoming) => lowerSubscribeQos(client, incoming));
-    client.prependOnceListener("connected", () => {
-      for (const queued of parser?._queue ?? []) lowerSubscribeQos(client, queued);
-    });
+    const refusal = refusalOf(packet);
+    if (refusal) {
+      log(`[mqtt] CONNECT ${packet.username ?? "(no username)"}: refused, ${refusal.why}`);
+      return refuse(client, refusal, () => callback(new Error(refusal.why), false));
+    }
+    delivery.attach(client);
+    guard.watch(client, (incoming) => lowerSubscribeQos(client, incoming));
     const parsed = typeof packet.username === "string" ? parseMqttUsername(packet.username) : null;
     if (parsed) {
       const original = packet.clientId ?? "";
@@ -230,64 +143,76 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     }
     const parsed = parseMqttUsername(login);
     if (!parsed) return refuse(`username "${login}" is not <username>@<org_short_id>`);
-    const wait = throttle.attempt(login);
-    if (wait > 0) return refuse(`too many failed attempts; try again in ${wait} s`);
     const secret = password ? Buffer.from(password).toString("utf8") : "";
-    const organization = store.organizationByShortId(parsed.shortId);
-    const user = organization ? store.userByUsername(organization.id, parsed.username) : null;
-    if (!organization || !user || secret === "") {
-      // As slow as a real check, so that the answer does not tell which usernames exist.
-      verifyPassword(secret, dummyHash).finally(() =>
-        refuse(secret === "" ? "no password (send an access token)" : "bad username or password")
-      );
-      return;
-    }
-    const finish = (sessionId: string | null, how: string) => {
-      const prefix = `${organization.short_id}/`;
-      const clientId = client.id.startsWith(prefix) ? client.id.slice(prefix.length) : client.id;
-      (client as ClientWithConnection)[CONNECTION] = {
-        user,
-        organization,
-        clientId,
-        login,
-        sessionId,
-        prefix,
-        cache: {
-          policy: null,
-          claims: null,
-          size: 0,
-          slots: Array.from({ length: 12 }, () => new Map<string, Decision>()),
-        },
-      };
-      if (sessionId) {
-        let clients = bySession.get(sessionId);
-        if (!clients) bySession.set(sessionId, clients = new Set());
+    const fail = (why: string) => {
+      throttle.failed(login);
+      refuse(why);
+    };
+    const finish = (connection: Connection, how: string) => {
+      throttle.succeeded(login);
+      // The client may have gone while its attempt waited for a turn; aedes then ignores it.
+      if (client.closed) return done(null, true);
+      attachConnection(client, connection);
+      live.add(client);
+      client.conn.once("close", () => live.delete(client));
+      if (connection.clean) revocation.forget(connection.namespacedId);
+      else revocation.remember(connection);
+      if (connection.sessionId) {
+        let clients = bySession.get(connection.sessionId);
+        if (!clients) bySession.set(connection.sessionId, clients = new Set());
         clients.add(client);
       }
-      throttle.succeed(login);
-      log(`[mqtt] CONNECT ${login} (client "${clientId}"): accepted, ${how}`);
+      log(`[mqtt] CONNECT ${login} (client "${connection.clientId}"): accepted, ${how}`);
       done(null, true);
     };
     const check = async () => {
+      const admission = await throttle.admit(login);
+      if (!admission.admitted) {
+        return refuse(`too many failed attempts; try again in ${admission.seconds} s`);
+      }
+      const organization = store.organizationByShortId(parsed.shortId);
+      const user = organization ? store.userByUsername(organization.id, parsed.username) : null;
+      if (!organization || !user || secret === "") {
+        // As slow as a real check, so that the answer does not tell which usernames exist.
+        await verifyPassword(secret, dummyHash);
+        return fail(
+          secret === "" ? "no password (send an access token)" : "bad username or password",
+        );
+      }
+      const prefix = `${organization.short_id}/`;
+      const connection = (sessionId: string | null) =>
+        newConnection({
+          user,
+          organization,
+          clientId: client.id.startsWith(prefix) ? client.id.slice(prefix.length) : client.id,
+          login,
+          sessionId,
+          clean: client.clean,
+        });
       if (secret.startsWith("csat_")) {
         const owner = await store.accessTokenOwner(secret);
-        if (!owner) return refuse("bad username or password (access token invalid or expired)");
+        if (!owner) return fail("bad username or password (access token invalid or expired)");
         if (owner.user.id !== user.id) {
-          return refuse("bad username or password (the access token is another user's)");
+          return fail("bad username or password (the access token is another user's)");
         }
-        return finish(owner.session_id, "access token");
+        return finish(connection(owner.session_id), "access token");
       }
-      if (await store.verifyMqttPassword(user.id, secret)) return finish(null, "MQTT password");
-      refuse("bad username or password");
+      if (await store.verifyMqttPassword(user.id, secret)) {
+        return finish(connection(null), "MQTT password");
+      }
+      fail("bad username or password");
     };
-    check().catch((error) => refuse(`server error: ${error?.message ?? error}`, 3));
+    check().catch((error) => {
+      throttle.abandoned(login);
+      refuse(`server error: ${error?.message ?? error}`, 3);
+    });
   };
 
   aedes.authorizePublish = (client, packet, callback) => {
-    const connection = client ? (client as ClientWithConnection)[CONNECTION] : undefined;
+    const connection = connectionOf(client);
     if (!connection) return callback(new Error("not authenticated"));
-    const topic = packet.topic;
-    if (topic.charCodeAt(0) === 36 && RESERVED.test(topic)) {
+    const topic = guard.sentTopic(packet);
+    if (topic.charCodeAt(0) === 36 && BROKER_CONTROL_TOPIC.test(topic)) {
       denied.add(packet);
       log(`[mqtt] PUBLISH ${connection.login} "${topic}": dropped, reserved broker topic`);
       return callback(null);
@@ -330,52 +255,59 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   };
 
   aedes.authorizeSubscribe = (client, subscription: Subscription, callback) => {
-    const connection = (client as ClientWithConnection)[CONNECTION];
+    const connection = connectionOf(client);
     if (!connection) return callback(new Error("not authenticated"));
+    const topic = guard.sentTopic(subscription);
+    const restored = persistence.isRestored(subscription);
     const requested = (requestedQos.get(subscription) ?? subscription.qos ?? 0) as QoS;
-    const decision = decide(connection, "sub", subscription.topic, requested, false);
-    const request = allowAll
-      ? null
-      : requestOf(connection, "sub", subscription.topic, requested, false);
-    if (decision.decision !== "allow") {
+    const what = `SUBSCRIBE ${connection.login} "${topic}" qos ${requested}` +
+      (restored ? " (restored session)" : "");
+    const refused = restored ? "removed from the session with its queued messages" : "SUBACK 0x80";
+    if (topic.startsWith("$share/")) {
       log(
-        `[mqtt] SUBSCRIBE ${connection.login} "${subscription.topic}" qos ${requested}: ` +
-          `${describeDecision(decision, request!)}; SUBACK 0x80`,
+        `[mqtt] ${what}: refused, shared subscriptions need MQTT 5 (CloudSignal's hosted ` +
+          `broker); this local broker speaks MQTT 3.1.1; ${refused}`,
       );
+      if (restored) void persistence.removeSubscriptions(connection.namespacedId, [topic]);
+      return callback(null, null);
+    }
+    const decision = decide(connection, "sub", topic, requested, false);
+    const request = allowAll ? null : requestOf(connection, "sub", topic, requested, false);
+    if (decision.decision !== "allow") {
+      log(`[mqtt] ${what}: ${describeDecision(decision, request!)}; ${refused}`);
+      if (restored) void persistence.removeSubscriptions(connection.namespacedId, [topic]);
       return callback(null, null);
     }
     const granted = Math.min(requested, decision.granted_qos ?? 0) as QoS;
     if (request) {
-      log(
-        `[mqtt] SUBSCRIBE ${connection.login} "${subscription.topic}" qos ${requested}: ` +
-          `${describeDecision(decision, request)}; granted qos ${granted}`,
-      );
+      log(`[mqtt] ${what}: ${describeDecision(decision, request)}; granted qos ${granted}`);
+    }
+    if (restored && granted < requested) {
+      void persistence.lowerSubscription(connection.namespacedId, subscription, granted);
     }
     subscription.qos = granted;
     callback(null, subscription);
   };
 
-  aedes.authorizeForward = (client, packet) => {
-    const connection = (client as ClientWithConnection)[CONNECTION];
-    const from = (packet as { clientId?: unknown }).clientId;
-    if (!connection || typeof from !== "string" || !from.startsWith(connection.prefix)) return null;
-    return packet;
-  };
-
   aedes.on("clientDisconnect", (client) => {
-    const connection = (client as ClientWithConnection)[CONNECTION];
+    const connection = connectionOf(client);
     if (!connection) return;
     log(`[mqtt] DISCONNECT ${connection.login} (client "${connection.clientId}")`);
     if (connection.sessionId) bySession.get(connection.sessionId)?.delete(client);
   });
 
   const stopListening = store.onChange((change) => {
-    if (change.kind !== "session_revoked") return;
+    if (change.kind !== "session_revoked") {
+      revocation.recheck(change).catch((error) =>
+        log(`[mqtt] re-checking subscriptions failed: ${error?.message ?? error}`)
+      );
+      return;
+    }
     const clients = bySession.get(change.session_id);
     if (!clients) return;
     bySession.delete(change.session_id);
     for (const client of clients) {
-      const connection = (client as ClientWithConnection)[CONNECTION];
+      const connection = connectionOf(client);
       log(
         `[mqtt] closing ${connection?.login} (client "${connection?.clientId}"): session revoked`,
       );
@@ -384,7 +316,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   });
 
   const server: Server = createServer(aedes.handle);
-  const sockets = new Set<import("node:net").Socket>();
+  const sockets = new Set<Socket>();
   server.on("connection", (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));

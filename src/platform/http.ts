@@ -110,6 +110,7 @@ export interface RouteContext {
 export type Handler = (context: RouteContext) => Promise<Response> | Response;
 
 interface Route {
+  template: string;
   pattern: RegExp;
   names: string[];
   methods: Map<string, Handler>;
@@ -123,12 +124,19 @@ export class Router {
   on(method: string, template: string, handler: Handler): this {
     let route = this.#routes.find((r) => r.pattern.source === compile(template).pattern.source);
     if (!route) {
-      route = { ...compile(template), methods: new Map() };
+      route = { template, ...compile(template), methods: new Map() };
       this.#routes.push(route);
     }
     route.methods.set(method, handler);
     if (method === "GET") route.methods.set("HEAD", handler);
     return this;
+  }
+
+  /** Every route as method and path template (HEAD beside each GET). */
+  routes(): { method: string; template: string }[] {
+    return this.#routes.flatMap((route) =>
+      [...route.methods.keys()].map((method) => ({ method, template: route.template }))
+    );
   }
 
   /** Answers a request: the handler's response, 404, or 405 with `Allow`. */

@@ -19,7 +19,7 @@ import {
   verifyPassword,
 } from "./crypto.ts";
 import { escapeHtml, HttpError, json, readBody, type Router } from "./http.ts";
-import type { PlatformStore, SessionTokens, TokenLifetimes } from "./store.ts";
+import type { PlatformStore, SessionTokens, TokenLifetimes, UserRecord } from "./store.ts";
 
 /** Registered OAuth clients (all public: PKCE instead of a secret). */
 export const CLIENTS: Record<string, { name: string }> = {
@@ -372,8 +372,9 @@ export async function addOAuthRoutes(router: Router, options: OAuthOptions): Pro
     const csrf = await csrfFor(request);
     const email = (form.get("email") ?? "").trim();
     const password = form.get("password") ?? "";
-    const wait = throttle.attempt(email);
-    if (wait > 0) {
+    const admission = await throttle.admit(email);
+    if (!admission.admitted) {
+      const wait = admission.seconds;
       log(`[oauth] login throttled for ${email} (${wait} s left)`);
       return htmlResponse(
         loginPage(authorization, csrf.token, {
@@ -384,11 +385,19 @@ export async function addOAuthRoutes(router: Router, options: OAuthOptions): Pro
         { "retry-after": String(wait), "set-cookie": csrf.cookie },
       );
     }
-    const user = email === "" ? null : store.userByEmail(email);
-    const ok = user
-      ? await store.verifyPassword(user.id, password)
-      : (await verifyPassword(password, dummyHash), false);
+    let user: UserRecord | null;
+    let ok: boolean;
+    try {
+      user = email === "" ? null : store.userByEmail(email);
+      ok = user
+        ? await store.verifyPassword(user.id, password)
+        : (await verifyPassword(password, dummyHash), false);
+    } catch (error) {
+      throttle.abandoned(email);
+      throw error;
+    }
     if (!user || !ok) {
+      throttle.failed(email);
       log(`[oauth] login failed for ${email || "(no email)"}: wrong email or password`);
       return htmlResponse(
         loginPage(authorization, csrf.token, { email, error: "Wrong email or password." }),
@@ -396,7 +405,7 @@ export async function addOAuthRoutes(router: Router, options: OAuthOptions): Pro
         { "set-cookie": csrf.cookie },
       );
     }
-    throttle.succeed(email);
+    throttle.succeeded(email);
     const code = await store.createAuthCode({
       user_id: user.id,
       client_id: authorization.client_id,

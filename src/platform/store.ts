@@ -186,11 +186,13 @@ export type RefreshOutcome =
     reason: "unknown" | "reused" | "expired" | "revoked" | "client_mismatch" | "scope_not_granted";
   };
 
-/** What changed, for listeners (the broker disconnects clients of revoked sessions). */
+/** What changed, for listeners (the broker re-decides subscriptions, disconnects revoked sessions). */
 export type StoreChange =
   | { kind: "claims"; user_id: string }
   | { kind: "policy"; org_id: string; revision: number }
-  | { kind: "session_revoked"; session_id: string };
+  | { kind: "session_revoked"; session_id: string }
+  /** Another connection (another process) committed to the file: anything may have changed. */
+  | { kind: "external" };
 
 /** Raised for a write the store refuses (duplicate email, bad username, invalid policy). */
 export class StoreError extends Error {
@@ -242,7 +244,17 @@ export class PlatformStore {
    * directory is made private (0700) and the database files 0600: they hold password hashes.
    */
   static async open(dataDir: string): Promise<PlatformStore> {
-    await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 }).catch((error) => {
+      if (
+        !(error instanceof Deno.errors.AlreadyExists || error instanceof Deno.errors.NotADirectory)
+      ) {
+        throw error;
+      }
+      throw new StoreError(
+        "data_dir_not_directory",
+        `${dataDir} is not a directory (${error.message})`,
+      );
+    });
     const directory = dataDir.replace(/\/+$/, "");
     const path = `${directory}/${DATABASE_FILE}`;
     if (Deno.build.os !== "windows") {
@@ -331,6 +343,7 @@ export class PlatformStore {
     this.#dataVersion = version;
     this.#policies.clear();
     this.#claims.clear();
+    this.#emit({ kind: "external" });
     return true;
   }
 

@@ -1,7 +1,6 @@
-/** Starter policies: writing a preset to a file, never over an existing one unless asked. */
+/** Starter policies: writing a preset to a file, never over other contents unless asked. */
 
-import { OperationError } from "../core/errors.ts";
-import { writeFileAtomic } from "../core/atomic_write.ts";
+import { writeOutputFile } from "../core/output_file.ts";
 import type { PolicyCounts } from "../acl/validate.ts";
 import { formatPolicyJson } from "./json_format.ts";
 import { preset, type PresetName } from "./presets.ts";
@@ -26,38 +25,14 @@ export function presetCounts(name: PresetName): PolicyCounts {
   };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
-/** Writes a preset, formatted, to a file (atomically); refuses an existing file without `force`. */
+/** Writes a preset, formatted, to a file (atomically); the overwrite rule of `writeOutputFile`. */
 export async function writePreset(
   input: WritePresetInput,
 ): Promise<{ path: string; preset: PresetName; counts: PolicyCounts }> {
-  const text = formatPolicyJson(preset(input.preset));
-  if (!input.force && await exists(input.output)) {
-    throw new OperationError(
-      `${input.output} already exists; nothing was written`,
-      "Use --force to replace it, or --output <file> to write elsewhere.",
-    );
-  }
-  try {
-    await writeFileAtomic(input.output, text);
-  } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "its directory does not exist"
-      : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    throw new OperationError(`cannot write ${input.output}: ${reason}`);
-  }
+  await writeOutputFile({
+    path: input.output,
+    text: formatPolicyJson(preset(input.preset)),
+    force: input.force,
+  });
   return { path: input.output, preset: input.preset, counts: presetCounts(input.preset) };
 }

@@ -25,11 +25,11 @@ export interface FetchedPolicy {
   fetched_at: string;
 }
 
-/** Checks a revision number given by a person or an agent. */
+/** Checks a revision number given by a person or an agent; revisions start at 1. */
 export function checkRevision(revision: number | undefined, argument = "revision"): void {
-  if (revision !== undefined && (!Number.isSafeInteger(revision) || revision < 0)) {
+  if (revision !== undefined && (!Number.isSafeInteger(revision) || revision < 1)) {
     throw new UsageError(
-      `${argument} must be a revision number (got ${revision})`,
+      `${argument} must be a revision number: 1 or more (got ${revision})`,
       undefined,
       argument,
     );

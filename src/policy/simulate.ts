@@ -11,6 +11,7 @@ import { quoted } from "../core/printable.ts";
 import type { AclRequest, ClientIdentity, Decision, Policy, QoS } from "../acl/types.ts";
 import { CLAIM_NAME } from "../acl/template.ts";
 import { evaluate } from "../acl/evaluate.ts";
+import { type PlatformNote, platformNotes } from "../acl/platform_limits.ts";
 import { type CompiledPolicy, compilePolicy } from "../acl/compile.ts";
 import { loadValidPolicy, type PolicyInput } from "./source.ts";
 
@@ -52,6 +53,8 @@ export interface SimulateOutcome {
   policy: Policy | null;
   /** The server's decision and how it differs, with `compareServer`. */
   server: { decision: Decision; differences: string[] } | null;
+  /** What the local broker of `cloudsignal dev` does with this request beyond the policy. */
+  platform_notes: PlatformNote[];
 }
 
 /** Builds the request, checking the input; `base` supplies the identity of `user`. */
@@ -159,6 +162,7 @@ export async function simulate(
       revision: null,
       policy: loaded!.policy,
       server: null,
+      platform_notes: platformNotes(request),
     };
   }
   const { ApiClient } = await import("../api/client.ts");
@@ -188,6 +192,7 @@ export async function simulate(
     revision,
     policy: policy ?? null,
     server: null,
+    platform_notes: platformNotes(request),
   };
   if (input.compareServer) outcome.server = await compareWithServer(context, outcome);
   return outcome;

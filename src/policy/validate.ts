@@ -57,34 +57,37 @@ export async function validatePolicy(
     server: input.localOnly ? "skipped" : "blocked",
     serverError: null,
   };
-  if (input.localOnly || !result.valid || !result.policy) return outcome;
+  const policy = result.policy;
+  if (input.localOnly || !result.valid || !policy) return outcome;
+  const { ApiClient, PolicyRejectedError } = await import("../api/client.ts");
+  let fromServer: Finding[];
   try {
-    const { ApiClient } = await import("../api/client.ts");
     const client = new ApiClient(context);
-    const fromServer = await step(
-      context,
-      "Checking with the server",
-      () => client.validate(result.policy!),
-    );
-    // The server placed its findings in the JSON it was sent; place them in this input.
-    const placed = fromServer.map((finding) => {
-      const copy = { ...finding };
-      delete copy.line;
-      delete copy.column;
-      if (result.positions) {
-        const at = locate(result.positions, finding.pointer);
-        copy.line = at.line;
-        copy.column = at.column;
-      }
-      return copy;
-    });
-    outcome.findings = sortFindings([...result.findings, ...placed]);
-    outcome.valid = !hasErrors(outcome.findings);
-    outcome.server = "checked";
+    fromServer = await step(context, "Checking with the server", () => client.validate(policy));
   } catch (error) {
-    if (!(error instanceof OperationError)) throw error;
-    outcome.server = "failed";
-    outcome.serverError = error;
+    if (error instanceof PolicyRejectedError && error.detail.findings?.length) {
+      // A server that checks more than this CLI refused it: its findings are the answer.
+      fromServer = error.detail.findings.map((finding) => ({ ...finding, stage: "server" }));
+    } else if (error instanceof OperationError) {
+      outcome.server = "failed";
+      outcome.serverError = error;
+      return outcome;
+    } else throw error;
   }
+  // The server placed its findings in the JSON it was sent; place them in this input.
+  const placed = fromServer.map((finding) => {
+    const copy = { ...finding };
+    delete copy.line;
+    delete copy.column;
+    if (result.positions) {
+      const at = locate(result.positions, finding.pointer);
+      copy.line = at.line;
+      copy.column = at.column;
+    }
+    return copy;
+  });
+  outcome.findings = sortFindings([...result.findings, ...placed]);
+  outcome.valid = !hasErrors(outcome.findings);
+  outcome.server = "checked";
   return outcome;
 }

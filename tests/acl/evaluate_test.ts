@@ -375,6 +375,34 @@ Deno.test("compiling an unvalidated, ambiguous policy throws instead of guessing
   );
 });
 
+Deno.test("compiling a document of the wrong shape refuses with a coded error, never a TypeError", () => {
+  const cases: [unknown, string][] = [
+    [null, ""],
+    [{ version: "2.2", default: "deny", rules: [null] }, "/rules/0"],
+    [
+      { version: "2.2", default: "deny", global: [{ topic: "a", action: "read" }] },
+      "/global/0/action",
+    ],
+    [{ version: "2.2", default: "deny", publishers: ["backend"] }, "/publishers/0"],
+    [{ version: "2.2", default: "deny", publishers: [{ identity: "b" }] }, "/publishers/0"],
+    [
+      { version: "2.2", default: "deny", publishers: [{ identity: "b", topics: "x" }] },
+      "/publishers/0/topics",
+    ],
+    [{ version: "2.2", default: "deny", rules: {} }, "/rules"],
+    [{ version: 2.2, default: "deny" }, "/version"],
+  ];
+  for (const [document, pointer] of cases) {
+    assert.throws(
+      () => compilePolicy(document as Policy),
+      (error) =>
+        error instanceof PolicyCompileError && error.code === "malformed_policy" &&
+        error.pointer === pointer,
+      JSON.stringify(document),
+    );
+  }
+});
+
 Deno.test("the decision is independent of state left by earlier decisions", () => {
   const compiled = compilePolicy(policyOf([card, { topic: "chat/{c}/x", action: "sub" }]));
   const first = evaluate(compiled, { client: scout, action: "sub", topic: "chat/a/x" });

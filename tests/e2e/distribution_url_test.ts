@@ -1,7 +1,9 @@
 /**
  * The `deno run <URL>` channel: the repository served over HTTP on 127.0.0.1 the way
- * raw.githubusercontent.com serves it (every file as text/plain), run from its URL with a
- * fresh DENO_DIR, no config and no import map, and installed with `deno install -g`.
+ * raw.githubusercontent.com serves it (every file as text/plain), run from its URL with the
+ * flags README.md gives, a fresh DENO_DIR, no config and no import map, and installed with
+ * `deno install -g`. Deno fetches only what a command runs: an offline command no npm package
+ * and no module of the local platform, completions only tab.
  */
 
 import assert from "node:assert/strict";
@@ -13,31 +15,12 @@ import {
   ALLOWED_REQUEST,
   assertNoConfigInReach,
   listDir,
+  npmPackagesIn,
   ROOT,
   run,
+  serveRepository,
+  URL_CHANNEL_FLAGS as FLAGS,
 } from "./distribution_support.ts";
-
-/** Serves the files of the repository read-only; records every request. */
-function serveRepository() {
-  const requests: { path: string; status: number }[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    const path = decodeURIComponent(new URL(request.url).pathname);
-    let status = 404;
-    let body: Uint8Array | null = null;
-    if (request.method === "GET" && !path.split("/").includes("..")) {
-      try {
-        body = await Deno.readFile(`${ROOT}${path.slice(1)}`);
-        status = 200;
-      } catch { /* not a file */ }
-    }
-    requests.push({ path, status });
-    return new Response(body as Uint8Array<ArrayBuffer> | null, {
-      status,
-      headers: { "content-type": "text/plain; charset=utf-8" },
-    });
-  });
-  return { url: `http://127.0.0.1:${server.addr.port}`, requests, server };
-}
 
 Deno.test("deno run from a URL: fresh DENO_DIR, no config, the served repository", async (t) => {
   const dir = await tempDir("cloudsignal-url-");
@@ -47,10 +30,18 @@ Deno.test("deno run from a URL: fresh DENO_DIR, no config, the served repository
     await Deno.mkdir(runDir);
     await Deno.writeTextFile(`${dir.path}/agent-card.json`, AGENT_CARD);
     await assertNoConfigInReach(runDir);
-    const env = { DENO_DIR: `${dir.path}/deno-dir`, CLOUDSIGNAL_HOME: `${dir.path}/home` };
+    const denoDir = `${dir.path}/deno-dir`;
+    const env = { DENO_DIR: denoDir, CLOUDSIGNAL_HOME: `${dir.path}/home` };
     const main = `${served.url}/main.ts`;
     const cli = (args: string[]) =>
-      run(Deno.execPath(), ["run", "-A", "--no-config", main, ...args], { cwd: runDir, env });
+      run(Deno.execPath(), ["run", ...FLAGS, main, ...args], { cwd: runDir, env });
+
+    await t.step("README.md gives these flags", async () => {
+      const readme = await Deno.readTextFile(`${ROOT}README.md`);
+      const url = "https://raw.githubusercontent.com/cloudsignal/cli/v";
+      assert.ok(readme.includes(`deno run ${FLAGS.join(" ")} ${url}`), "deno run");
+      assert.ok(readme.includes(`deno install -g ${FLAGS.join(" ")} -n cloudsignal`), "install");
+    });
 
     await t.step("--version", async () => {
       const result = await cli(["--version"]);
@@ -71,13 +62,26 @@ Deno.test("deno run from a URL: fresh DENO_DIR, no config, the served repository
       assert.match(simulate.stdout, ALLOWED_OUTPUT);
     });
 
+    await t.step("offline commands fetched no npm package and no platform module", async () => {
+      assert.deepEqual(await npmPackagesIn(denoDir), []);
+      const platform = served.requests.filter((r) => r.path.startsWith("/src/platform/"));
+      assert.deepEqual(platform, []);
+    });
+
+    await t.step("completions fetched tab, and nothing else", async () => {
+      const completion = await cli(["complete", "--", "acl", "s"]);
+      assert.equal(completion.code, 0, completion.stderr);
+      assert.match(completion.stdout, /^simulate\t/);
+      // Without a lock, tab's optional peer commander is left out (the CLI vendors its own).
+      assert.deepEqual(await npmPackagesIn(denoDir), ["@bomb.sh/tab@0.0.22"]);
+    });
+
     await t.step("deno install -g puts a `cloudsignal` command on PATH", async () => {
       const root = `${dir.path}/install`;
       const install = await run(Deno.execPath(), [
         "install",
         "--global",
-        "--allow-all",
-        "--no-config",
+        ...FLAGS,
         "--root",
         root,
         "--name",
@@ -94,6 +98,10 @@ Deno.test("deno run from a URL: fresh DENO_DIR, no config, the served repository
       });
       assert.equal(completion.code, 0, completion.stderr);
       assert.match(completion.stdout, /^simulate\t/);
+      // Installing caches everything the CLI may load, so that installed commands, `dev`
+      // included, work offline later.
+      const cached = await npmPackagesIn(denoDir);
+      assert.ok(cached.includes("aedes@1.2.0"), cached.join(" "));
     });
 
     await t.step("every module came from the server, and every request found its file", () => {

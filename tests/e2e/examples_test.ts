@@ -23,6 +23,9 @@ Deno.test("every example validates without errors, and its tests pass", async ()
     const errors = report.findings.filter((f: { severity: string }) => f.severity === "error");
     assert.deepEqual(errors, [], path);
     const policy = JSON.parse(await Deno.readTextFile(path));
+    if (path.startsWith(`${EXAMPLES}presets/`)) {
+      assert.ok(policy.tests?.length > 0, `${path}: the README says every preset has tests`);
+    }
     if (policy.version !== "2.2") continue;
     const test = await runCli(["acl", "test", path, "--json"]);
     const run = JSON.parse(test.stdout);

@@ -107,7 +107,7 @@ Deno.test("500 then 200: a GET is retried and succeeds; a lasting failure is rep
       assert.equal(result.code, 5);
       assert.match(
         result.stderr,
-        /^Error: 127\.0\.0\.1:\d+ failed to fetch the policy \(HTTP 500: boom\)\nThe service is having trouble; try again later\.\n$/,
+        /^Error: 127\.0\.0\.1:\d+ failed to fetch the policy \(HTTP 500: boom\)\nTried 4 times over \d(\.\d)? s\. The service is having trouble; try again later\.\n$/,
       );
       assert.equal(seen.length, 4, "one attempt and three retries");
     },
@@ -168,7 +168,7 @@ Deno.test("429 with Retry-After: the GET waits and retries; too long a wait is r
       assert.equal(result.code, 5);
       assert.match(
         result.stderr,
-        /is limiting requests and refused to fetch the policy: slow down\nTry again in 3600 s\.\n/,
+        /is limiting requests and refused to fetch the policy: slow down\nIt asked to retry after 3600 s, longer than a command waits \(30 s\): try again in 3600 s\.\n/,
       );
       assert.equal(seen.length, 1, "an hour is not waited for");
     },

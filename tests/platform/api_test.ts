@@ -270,7 +270,17 @@ Deno.test("validate: server-stage findings from the organization's claims and us
       "user_matches_no_user",
     ]);
     const notPolicy = await api(platform.apiUrl, token, "POST", "/v2/acl/validate", "[1]");
-    assertApiError(notPolicy, 400, "invalid_request");
+    assertApiError(notPolicy, 422, "invalid_policy", "InvalidPolicyError");
+    assert.equal(notPolicy.body.findings[0].code, "wrong_type");
+    const invalid = await api(platform.apiUrl, token, "POST", "/v2/acl/validate", {
+      version: "2.2",
+      default: "deny",
+      rules: [null],
+    });
+    assertApiError(invalid, 422, "invalid_policy", "InvalidPolicyError");
+    assert.equal(invalid.body.findings[0].pointer, "/rules/0");
+    const broken = await api(platform.apiUrl, token, "POST", "/v2/acl/validate", "{nope");
+    assertApiError(broken, 400, "invalid_json");
   });
 });
 

@@ -44,18 +44,31 @@ export async function until(condition: () => boolean, what: string, limitMs = 10
   }
 }
 
+/** A message as a client received it. */
+export interface Received {
+  topic: string;
+  payload: string;
+  retain: boolean;
+  qos: number;
+}
+
 /** Collects every message a client receives, in order. */
 export class Observer {
-  readonly messages: { topic: string; payload: string; retain: boolean }[] = [];
+  readonly messages: Received[] = [];
 
   constructor(readonly client: MqttClient) {
     client.on("message", (topic, payload, packet) => {
-      this.messages.push({ topic, payload: payload.toString(), retain: packet.retain });
+      this.messages.push({
+        topic,
+        payload: payload.toString(),
+        retain: packet.retain,
+        qos: packet.qos,
+      });
     });
   }
 
   /** Waits for a message with `payload`; returns the messages received before it. */
-  async before(payload: string): Promise<{ topic: string; payload: string }[]> {
+  async before(payload: string): Promise<Received[]> {
     await until(() => this.messages.some((m) => m.payload === payload), `message "${payload}"`);
     const at = this.messages.findIndex((m) => m.payload === payload);
     const earlier = this.messages.slice(0, at);

@@ -192,3 +192,30 @@ Deno.test("operations: whoami and the tests of a policy need no terminal", () =>
     assert.equal(run.failed, 0);
     assert.ok(run.passed > 0);
   }));
+
+Deno.test("operations: a server that refuses a policy on validation gives its findings, placed", async () => {
+  const fake: typeof fetch = (input) => {
+    const path = new URL(input instanceof Request ? input.url : String(input)).pathname;
+    assert.equal(path, "/v2/acl/validate");
+    return Promise.resolve(Response.json({
+      error: "invalid_policy",
+      message: "the policy has errors",
+      findings: [{
+        severity: "error",
+        code: "newer_rule",
+        path: "rules[0]",
+        pointer: "/rules/0",
+        message: "this server knows better",
+      }],
+    }, { status: 422 }));
+  };
+  const outcome = await validatePolicy(
+    testContext({ env: { CLOUDSIGNAL_TOKEN: "t" }, fetch: fake, apiUrl: "http://127.0.0.1:9" }),
+    { policy: { path: EXAMPLE } },
+  );
+  assert.equal(outcome.server, "checked");
+  assert.equal(outcome.valid, false);
+  const finding = outcome.findings.find((item) => item.code === "newer_rule");
+  assert.equal(finding?.stage, "server");
+  assert.equal(finding?.line, 7);
+});

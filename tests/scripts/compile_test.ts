@@ -111,21 +111,33 @@ Deno.test("compile: archives and checksums read back with tar, zipfile and sha25
     }
     const bundle = `${dir.path}/bundle.mjs`;
     await Deno.writeTextFile(bundle, 'console.log("bundle");\n');
+    const lazyBundle = `${dir.path}/lazy`;
+    await Deno.mkdir(lazyBundle);
+    await Deno.writeTextFile(`${lazyBundle}/cloudsignal.js`, 'await import("./chunk-A.js");\n');
+    await Deno.writeTextFile(`${lazyBundle}/chunk-A.js`, 'console.log("chunk");\n');
     const outDir = `${dir.path}/dist`;
     const mtime = 1_700_000_000;
-    const assets = await packageRelease({ version: "9.8.7", binaries, bundle, outDir, mtime });
+    const assets = await packageRelease({
+      version: "9.8.7",
+      binaries,
+      bundle,
+      lazyBundle,
+      outDir,
+      mtime,
+    });
 
     const names = (await Array.fromAsync(Deno.readDir(outDir))).map((e) => e.name).sort();
     assert.deepEqual(names, [
       "cloudsignal-9.8.7-aarch64-apple-darwin.tar.gz",
       "cloudsignal-9.8.7-aarch64-unknown-linux-gnu.tar.gz",
+      "cloudsignal-9.8.7-deno.tar.gz",
       "cloudsignal-9.8.7-sha256sums.txt",
       "cloudsignal-9.8.7-x86_64-apple-darwin.tar.gz",
       "cloudsignal-9.8.7-x86_64-pc-windows-msvc.zip",
       "cloudsignal-9.8.7-x86_64-unknown-linux-gnu.tar.gz",
       "cloudsignal-9.8.7.mjs",
     ]);
-    assert.equal(assets.length, 6);
+    assert.equal(assets.length, 7);
 
     const check = await run("sha256sum", [
       "--check",
@@ -135,9 +147,20 @@ Deno.test("compile: archives and checksums read back with tar, zipfile and sha25
       cwd: outDir,
     });
     assert.equal(check.code, 0, check.stderr);
-    assert.equal(check.stdout.match(/: OK$/gm)?.length, 6, check.stdout);
+    assert.equal(check.stdout.match(/: OK$/gm)?.length, 7, check.stdout);
     const sums = await Deno.readTextFile(`${outDir}/cloudsignal-9.8.7-sha256sums.txt`);
-    assert.match(sums, /^([0-9a-f]{64} {2}cloudsignal-9\.8\.7\S+\n){6}$/);
+    assert.match(sums, /^([0-9a-f]{64} {2}cloudsignal-9\.8\.7\S+\n){7}$/);
+    const lazyListing = await run("tar", [
+      "--list",
+      "--verbose",
+      "--numeric-owner",
+      "-zf",
+      `${outDir}/cloudsignal-9.8.7-deno.tar.gz`,
+    ]);
+    assert.match(
+      lazyListing.stdout,
+      /^-rw-r--r-- 0\/0 +\d+ [\d-]+ [\d:]+ cloudsignal-9\.8\.7\/chunk-A\.js\n-rw-r--r-- 0\/0 +\d+ [\d-]+ [\d:]+ cloudsignal-9\.8\.7\/cloudsignal\.js\n$/,
+    );
 
     for (const target of TARGETS.filter((t) => t.archive === "tar.gz")) {
       const archive = `${outDir}/${archiveName("9.8.7", target)}`;
@@ -173,6 +196,7 @@ with zipfile.ZipFile(sys.argv[1]) as z:
       version: "9.8.7",
       binaries,
       bundle,
+      lazyBundle,
       outDir: `${dir.path}/again`,
       mtime,
     });
@@ -190,9 +214,10 @@ Deno.test("compile: release() compiles the source entry with the commit, then bu
     const compiler: Compiler = async (target, source, output) => {
       log.push(`compiler ${target.triple}`);
       sources.push(source);
-      assert.equal(source.config, repoPath("deno.json"), "the repository's deno.json");
       assert.equal(source.lock, repoPath("deno.lock"), "the repository's deno.lock");
       assert.ok(source.entry.startsWith(repoPath("build/.release-entry-")), source.entry);
+      assert.equal(source.config, source.entry.replace(/entry\.ts$/, "deno.json"));
+      await assertBuildConfig(source.config);
       // The entry imports the build info first, then the repository's main.ts: the source.
       const entry = await Deno.readTextFile(source.entry);
       const imports = [...entry.matchAll(/^import "([^"]+)";$/gm)].map((m) => m[1]);
@@ -249,6 +274,7 @@ Deno.test("compile: release() compiles the source entry with the commit, then bu
       `cloudsignal-${VERSION}-x86_64-unknown-linux-gnu.tar.gz`,
       `cloudsignal-${VERSION}-x86_64-pc-windows-msvc.zip`,
       `cloudsignal-${VERSION}.mjs`,
+      `cloudsignal-${VERSION}-deno.tar.gz`,
     ]);
     const listing = await run("tar", ["-xzOf", assets[0].path, "cloudsignal"]);
     assert.equal(listing.stdout, fakeBinary("x86_64-unknown-linux-gnu"));
@@ -265,6 +291,20 @@ Deno.test("compile: release() compiles the source entry with the commit, then bu
       version.stdout,
       `cloudsignal ${VERSION} (commit 5eed5eed5eed, deno ${Deno.version.deno})\n`,
     );
+    // So is the lazy bundle, run from its unpacked archive.
+    const unpacked = `${dir.path}/unpacked`;
+    await Deno.mkdir(unpacked);
+    const untar = await run("tar", ["-xzf", assets[3].path, "-C", unpacked]);
+    assert.equal(untar.code, 0, untar.stderr);
+    const lazyVersion = await run(Deno.execPath(), [
+      "run",
+      "-A",
+      "--no-config",
+      `${unpacked}/cloudsignal-${VERSION}/cloudsignal.js`,
+      "--version",
+    ], { cwd: dir.path });
+    assert.equal(lazyVersion.code, 0, lazyVersion.stderr);
+    assert.equal(lazyVersion.stdout, version.stdout);
   } finally {
     await dir.cleanup();
   }
@@ -296,11 +336,29 @@ Deno.test("compile: a target that fails to compile stops the release before any 
     );
     await assert.rejects(Deno.stat(`${dir.path}/dist`), Deno.errors.NotFound);
     await assert.rejects(Deno.stat(`${dir.path}/work/cloudsignal.mjs`), Deno.errors.NotFound);
+    await assert.rejects(Deno.stat(`${dir.path}/work/lazy`), Deno.errors.NotFound);
     await assert.rejects(Deno.stat(entry), Deno.errors.NotFound, "entry removed");
   } finally {
     await dir.cleanup();
   }
 });
+
+/**
+ * Fails unless `path` is the repository's deno.json for builds: the same compiler options and
+ * npm setting, and its unstable features less `lazy-dynamic-imports`.
+ */
+async function assertBuildConfig(path: string): Promise<void> {
+  const repo = JSON.parse(await Deno.readTextFile(repoPath("deno.json")));
+  const build = JSON.parse(await Deno.readTextFile(path));
+  assert.ok(repo.unstable.includes("lazy-dynamic-imports"), "deno run loads imports lazily");
+  assert.deepEqual(
+    build.unstable ?? [],
+    repo.unstable.filter((feature: string) => feature !== "lazy-dynamic-imports"),
+  );
+  assert.deepEqual(build.compilerOptions, repo.compilerOptions);
+  assert.equal(build.nodeModulesDir, repo.nodeModulesDir);
+  assert.equal(build.tasks, undefined);
+}
 
 /** A file that is not a Deno runtime base. */
 async function notARuntime(dir: string): Promise<string> {
@@ -341,6 +399,21 @@ Deno.test("compile: deno compile takes the arguments and embeds the source, lazy
       assert.ok(!stderr.includes(unused), `leaves out ${unused}`);
     }
     assert.match(stderr, /Writing binary bytes\n\s+1: Invalid object: Not an ELF file/);
+
+    // With the repository's own deno.json (lazy-dynamic-imports, for `deno run`), deno compile
+    // would leave out every lazily imported module: why builds get a config of their own.
+    const withRunConfig = await withReleaseSource("0123456789ab", async (source) => {
+      const args = compileArgs(targetOf("x86_64-unknown-linux-gnu"), {
+        ...source,
+        config: repoPath("deno.json"),
+      }, `${dir.path}/cloudsignal`);
+      const result = await run(Deno.execPath(), args, {
+        env: { NO_COLOR: "1", DENORT_BIN: await notARuntime(dir.path) },
+      });
+      return result.stderr;
+    });
+    assert.match(withRunConfig, /\nEmbedded Files\n/);
+    assert.doesNotMatch(withRunConfig, /completion\.ts|aedes/);
 
     // The script reports that failure as a compile failure, without the listing.
     const result = await run(Deno.execPath(), [

@@ -11,6 +11,7 @@ import { OPTIONS as BUNDLE_OPTIONS } from "../../scripts/build_bundle.ts";
 import { OPTIONS as NPM_OPTIONS } from "../../scripts/build_npm.ts";
 import { OPTIONS as COMPILE_OPTIONS } from "../../scripts/compile.ts";
 import { OPTIONS as HOMEBREW_OPTIONS } from "../../scripts/homebrew.ts";
+import { OPTIONS as STARTUP_OPTIONS } from "../../bench/startup.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const WORKFLOW = new URL(".github/workflows/release.yml", ROOT);
@@ -74,7 +75,7 @@ Deno.test("release workflow: valid YAML with jobs, steps and pinned actions", as
   }
 });
 
-Deno.test("release workflow: tests first, then compile, formula and npm, then publish", async () => {
+Deno.test("release workflow: tests first, then compile, start-up, formula and npm, then publish", async () => {
   const { jobs } = await load();
   assert.equal(jobs.test.container, "node:20-bookworm");
   assert.match(runs(jobs.test), /^bash \.ci\/run$/m);
@@ -85,8 +86,9 @@ Deno.test("release workflow: tests first, then compile, formula and npm, then pu
     "npm install -g deno@",
     'deno run -A scripts/compile.ts --tag "$GITHUB_REF_NAME"',
     "sha256sum --check --strict",
+    "deno run -A bench/startup.ts --native build/smoke/cloudsignal",
     "deno run -A scripts/homebrew.ts",
-    "deno run -A scripts/build_npm.ts",
+    "deno run -A scripts/build_npm.ts --binaries build/release",
   ].map((needle) => {
     const at = build.indexOf(needle);
     assert.ok(at >= 0, `build job runs ${needle}`);
@@ -99,7 +101,11 @@ Deno.test("release workflow: tests first, then compile, formula and npm, then pu
   for (const asset of ["dist/*.tar.gz", "dist/*.zip", "dist/*.mjs", "dist/*-sha256sums.txt"]) {
     assert.ok(publish.includes(asset), `release uploads ${asset}`);
   }
-  assert.match(publish, /npm publish \.\/build\/npm --access public/);
+  // The platform packages first: @cloudsignal/cli names them as optional dependencies.
+  const platforms = publish.indexOf('npm publish "./$package" --access public');
+  const main = publish.indexOf("npm publish ./build/npm/cli --access public");
+  assert.ok(publish.includes("for package in build/npm/cli-*/; do"), publish);
+  assert.ok(platforms >= 0 && main > platforms, "platform packages, then the main one");
   assert.equal(jobs.publish.permissions?.contents, "write");
 });
 
@@ -157,6 +163,7 @@ function shellWords(line: string): string[] {
 Deno.test("release workflow: every script it runs exists and accepts its options", async () => {
   const { jobs } = await load();
   const specs: Record<string, NonNullable<Parameters<typeof parseArgs>[0]>["options"]> = {
+    "bench/startup.ts": STARTUP_OPTIONS,
     "scripts/compile.ts": COMPILE_OPTIONS,
     "scripts/homebrew.ts": HOMEBREW_OPTIONS,
     "scripts/build_npm.ts": NPM_OPTIONS,
@@ -166,14 +173,16 @@ Deno.test("release workflow: every script it runs exists and accepts its options
   for (const job of Object.values(jobs)) {
     for (const line of runs(job).split("\n")) {
       const words = shellWords(line.trim());
-      const at = words.findIndex((word) => /^scripts\/\w+\.ts$/.test(word));
+      const at = words.findIndex((word) => /^(?:scripts|bench)\/\w+\.ts$/.test(word));
       if (at < 0) continue;
       const script = words[at];
       await Deno.stat(new URL(script, ROOT));
       assert.ok(specs[script], `${script} has an OPTIONS export this test knows`);
-      parseArgs({ args: words.slice(at + 1), options: specs[script], strict: true });
+      const end = words.indexOf("|", at);
+      const args = words.slice(at + 1, end < 0 ? undefined : end);
+      parseArgs({ args, options: specs[script], strict: true });
       checked++;
     }
   }
-  assert.equal(checked, 3);
+  assert.equal(checked, 4);
 });

@@ -15,6 +15,7 @@ export interface TestContextOptions {
   env?: Record<string, string>;
   debug?: boolean;
   signal?: AbortSignal;
+  fetch?: typeof fetch;
 }
 
 /** A context with an explicit API URL, a given home, and only the given environment. */
@@ -29,6 +30,7 @@ export function testContext(options: TestContextOptions = {}): TestContext {
     debug: options.debug ?? false,
     log: (line) => logged.push(line),
     signal: options.signal,
+    fetch: options.fetch,
     logged,
   };
 }

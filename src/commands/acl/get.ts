@@ -2,8 +2,9 @@
 
 import type { CliContext } from "../../cli/program.ts";
 import { EXIT_OK } from "../../cli/exit_codes.ts";
-import { OperationError, UsageError } from "../../core/errors.ts";
-import { writeFileAtomic } from "../../core/atomic_write.ts";
+import { UsageError } from "../../core/errors.ts";
+import { type OutputFileResult, writeOutputFile } from "../../core/output_file.ts";
+import { quoted } from "../../core/printable.ts";
 import { getPolicy } from "../../policy/read.ts";
 import { recordFetchedRevision } from "../../policy/fetched_revisions.ts";
 import { formatPolicyJson } from "../../policy/json_format.ts";
@@ -15,6 +16,7 @@ export interface GetFlags {
   pretty?: boolean;
   compact?: boolean;
   output?: string;
+  force?: boolean;
 }
 
 /** `acl get`: prints or writes the policy, and records the live revision fetched. */
@@ -27,19 +29,10 @@ export async function runGet(context: CliContext, flags: GetFlags): Promise<numb
   const fetched = await getPolicy(context, { revision });
   const toFile = flags.output !== undefined && flags.output !== "-";
   const pretty = flags.pretty || (!flags.compact && (toFile || io.stdoutIsTerminal));
-  const text = pretty ? formatPolicyJson(fetched.policy) : `${JSON.stringify(fetched.policy)}\n`;
-  if (toFile) {
-    try {
-      await writeFileAtomic(flags.output!, text);
-    } catch (error) {
-      const reason = error instanceof Deno.errors.NotFound
-        ? "its directory does not exist"
-        : error instanceof Error
-        ? error.message
-        : String(error);
-      throw new OperationError(`cannot write ${flags.output}: ${reason}`);
-    }
-  } else io.out(text);
+  const text = pretty ? formatPolicyJson(fetched.policy) : `${quoted(fetched.policy)}\n`;
+  let written: OutputFileResult | undefined;
+  if (toFile) written = await writeOutputFile({ path: flags.output!, text, force: flags.force });
+  else io.out(text);
   // Only the live policy is what later edits are based on; an earlier revision is for
   // reading or rolling back, which the last live fetch still guards.
   if (fetched.live) {
@@ -52,7 +45,13 @@ export async function runGet(context: CliContext, flags: GetFlags): Promise<numb
   }
   if (toFile || io.stderrIsTerminal) {
     io.err(
-      `${toFile ? `Wrote ${flags.output}: ` : ""}policy revision ${fetched.revision} of ` +
+      `${
+        written === "unchanged"
+          ? `${flags.output} already holds `
+          : toFile
+          ? `Wrote ${flags.output}: `
+          : ""
+      }policy revision ${fetched.revision} of ` +
         `${fetched.organization.name}${fetched.live ? "" : " (an earlier revision)"}\n`,
     );
   }

@@ -118,14 +118,18 @@ export async function runSimulate(context: CliContext, flags: SimulateFlags): Pr
   const input = inputFromFlags(flags);
   const outcome = await reportingInvalidPolicy(io, () => simulate(context, input));
   const { decision, request } = outcome;
-  if (flags.json) io.out(`${JSON.stringify(decision, null, 2)}\n`);
-  else {
+  if (flags.json) {
+    io.out(`${JSON.stringify({ ...decision, platform_notes: outcome.platform_notes }, null, 2)}\n`);
+  } else {
     io.out(
       formatDecision(decision, request, io, {
         trace: flags.trace,
         source: outcome.source ?? undefined,
       }),
     );
+    for (const note of outcome.platform_notes) {
+      io.out(io.outStyle.yellow(`note (cloudsignal dev): ${note.message}\n`));
+    }
   }
   const code = flags.exitStatus && decision.decision === "deny" ? EXIT_DENIED : EXIT_OK;
   if (!flags.compareServer) return code;

@@ -42,6 +42,46 @@ function seconds(text: string, flag: string): number {
   return Number(text);
 }
 
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
+}
+
+/**
+ * Refuses a data directory that is a file or lies under one, before anything is created or
+ * removed: a usage error when `--data-dir` named it, an error when it is the default.
+ */
+async function checkDataDir(dataDir: string, fromFlag: boolean): Promise<void> {
+  for (let path = dataDir;; path = parentOf(path)) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(path);
+    } catch (error) {
+      // Missing, or under a file: look further up for what is there.
+      const missing = error instanceof Deno.errors.NotFound ||
+        error instanceof Deno.errors.NotADirectory;
+      if (missing && parentOf(path) !== path) continue;
+      return; // Unreadable: opening the store reports it.
+    }
+    if (info.isDirectory) return;
+    const what = path === dataDir
+      ? `${dataDir} is a file, not a directory`
+      : `${dataDir} cannot be a directory: ${path} is a file`;
+    if (fromFlag) {
+      throw new UsageError(
+        `--data-dir ${what}`,
+        "--data-dir names the directory that holds the platform's SQLite database " +
+          `(${DATABASE_FILE}); it is created when missing.`,
+        "--data-dir",
+      );
+    }
+    throw new OperationError(
+      `the platform's data directory ${what}`,
+      "Move that file away, or choose another directory with --data-dir.",
+    );
+  }
+}
+
 async function removeDatabase(dataDir: string): Promise<void> {
   for (const suffix of ["", "-wal", "-shm", "-journal"]) {
     await Deno.remove(`${dataDir}/${DATABASE_FILE}${suffix}`).catch((error) => {
@@ -65,6 +105,7 @@ function banner(platform: RunningPlatform, dataDir: string): string {
     "",
     `  API:           ${platform.apiUrl}`,
     `  MQTT:          ${platform.mqttUrl}`,
+    "  Protocol:      MQTT 3.1.1 only (CloudSignal's hosted broker speaks MQTT 5)",
     `  Organization:  ${organization.name} (id ${organization.id}, short id ${organization.short_id})`,
     `  User:          ${user.email} (MQTT username ${mqttUser})`,
     `  Password:      ${password}`,
@@ -100,7 +141,8 @@ export async function runDev(context: CliContext, flags: DevFlags): Promise<numb
   if (flags.password !== undefined && flags.password.length < 8) {
     throw new UsageError("--password must have at least 8 characters");
   }
-  const dataDir = (flags.dataDir ?? `${context.home}/dev`).replace(/\/+$/, "");
+  const dataDir = (flags.dataDir ?? `${context.home}/dev`).replace(/(.)\/+$/, "$1");
+  await checkDataDir(dataDir, flags.dataDir !== undefined);
   if (flags.reset) await removeDatabase(dataDir);
 
   // Listen before anything is printed, so a signal right after the banner stops cleanly.
@@ -124,7 +166,7 @@ export async function runDev(context: CliContext, flags: DevFlags): Promise<numb
   });
   io.err(
     "CloudSignal development platform (cloudsignal dev): not the hosted service. No TLS; " +
-      "it listens on 127.0.0.1 only.\n",
+      "it listens on 127.0.0.1 only; its broker speaks MQTT 3.1.1 (the hosted one MQTT 5).\n",
   );
   let platform: RunningPlatform;
   try {

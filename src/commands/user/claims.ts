@@ -4,7 +4,13 @@ import type { CliContext } from "../../cli/program.ts";
 import { EXIT_OK } from "../../cli/exit_codes.ts";
 import { printable, quoted } from "../../core/printable.ts";
 import type { UserClaims } from "../../api/openapi_types.ts";
-import { checkClaimKey, setClaim, showClaims, unsetClaim } from "../../claims/user_claims.ts";
+import {
+  checkClaimKey,
+  checkClaimValue,
+  setClaim,
+  showClaims,
+  unsetClaim,
+} from "../../claims/user_claims.ts";
 
 /** `user claims set <user> --key k --value v`. */
 export async function runSetClaim(
@@ -14,6 +20,7 @@ export async function runSetClaim(
   value: string,
 ): Promise<number> {
   checkClaimKey(key, "--key");
+  checkClaimValue(value, "--value");
   const claims = await setClaim(context, { user, key, value });
   context.io.err(
     `Set claim "${key}" of ${printable(claims.username)} (${printable(claims.user_id)}).\n`,
