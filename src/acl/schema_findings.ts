@@ -9,7 +9,17 @@ import { escapePointerToken, pointerTokens } from "./json_positions.ts";
 import { closest } from "./suggest.ts";
 
 const FIELDS: Record<string, readonly string[]> = {
-  root: ["$schema", "description", "version", "default", "global", "rules", "publishers", "tests"],
+  root: [
+    "$schema",
+    "$revision",
+    "description",
+    "version",
+    "default",
+    "global",
+    "rules",
+    "publishers",
+    "tests",
+  ],
   rule: [
     "topic",
     "action",

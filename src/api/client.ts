@@ -39,8 +39,8 @@ export class RevisionConflictError extends OperationError {
       `the policy changed since revision ${base}: it is now revision ${current}; nothing was written`,
       [
         "Someone else updated it. To merge:",
-        `  cloudsignal acl get > live.json          # revision ${current}`,
-        "  (merge your changes into live.json, or theirs into your file)",
+        `  cloudsignal acl get -o live.json         # revision ${current}, in a file of its own`,
+        "  (merge your changes into live.json)",
         "  cloudsignal acl update live.json",
         `To replace their changes with your file: cloudsignal acl update <file> --if-revision ${current}`,
       ].join("\n"),
@@ -208,11 +208,15 @@ export class ApiClient {
     return bodyOf<Decision>(response);
   }
 
-  /** Earlier revisions, newest first. */
-  revisions(): Promise<RevisionList> {
+  /** Revisions, newest first: at most `limit`, older than `before` when given. */
+  revisions(page: { limit?: number; before?: number } = {}): Promise<RevisionList> {
+    const query: Record<string, string> = {};
+    if (page.limit !== undefined) query.limit = String(page.limit);
+    if (page.before !== undefined) query.before = String(page.before);
     return this.#json({
       method: "GET",
       path: "/v2/acl/revisions",
+      query,
       repeatable: true,
       purpose: "list the policy revisions",
     });

@@ -9,7 +9,9 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** Registers `acl get|update|validate|simulate|test|init|revisions`. */
+const FULL_HELP = "print every change of a long diff (otherwise paged on a terminal, or counted)";
+
+/** Registers `acl get|update|diff|edit|rollback|revisions|validate|simulate|test|init`. */
 export function registerAcl(program: Program): void {
   const acl = program
     .command("acl")
@@ -28,19 +30,25 @@ export function registerAcl(program: Program): void {
     .alias("pull")
     .description(
       "Print the organization's policy as JSON: formatted on a terminal, compact when piped. " +
-        "The revision is recorded so that `acl update` can refuse to overwrite a newer one.",
+        'It starts with "$revision": the live revision it is based on, which `acl update` ' +
+        "checks so that it never overwrites a change you have not seen.",
     )
-    .option("--revision <n>", "an earlier revision instead of the live one")
+    .option(
+      "--revision <n>",
+      'an earlier revision instead of the live one ("$revision" stays the live one)',
+    )
     .option("--pretty", "always format the JSON")
     .option("--compact", "always print it on one line")
-    .option("-o, --output <file>", "write to a file (atomically) instead of stdout")
+    .option("-o, --output <file>", "write to a file (atomically, formatted) instead of stdout")
     .option("--force", "replace the output file if it exists with other contents")
+    .option("--json", "print the revision, when it was fetched, the organization and the policy")
     .addHelpText(
       "after",
       examplesText([
         ["The live policy, formatted, in a file to edit", "cloudsignal acl get -o policy.json"],
         ["An earlier revision", "cloudsignal acl get --revision 3 -o old.json"],
         ["Compact JSON for a script", "cloudsignal acl get --compact > policy.json"],
+        ["What was fetched, and when", "cloudsignal acl get --json | jq .revision"],
       ]),
     )
     .action(act(async (options, command) => {
@@ -53,22 +61,25 @@ export function registerAcl(program: Program): void {
     .alias("push")
     .description(
       "Replace the organization's policy with a file: validates it, runs its tests, shows " +
-        "the changes against the live policy, asks, and refuses if the live policy changed " +
-        "since you fetched it.",
+        "the changes against the live policy and the server's findings, asks, and refuses if " +
+        'the live policy changed since the revision the file is based on (its "$revision").',
     )
     .argument("<file>", "policy JSON file (- for stdin)")
     .option("-y, --yes", "do not ask for confirmation (needed without a terminal)")
-    .option("--dry-run", "show the changes and send nothing")
+    .option("--dry-run", "show the changes and send nothing (exit 1 if an update would be refused)")
     .option(
       "--if-revision <n>",
-      "the live revision your file is based on (default: the last `acl get`)",
+      'the live revision your file is based on (default: the file\'s "$revision")',
     )
     .option("--force", "replace whatever revision is live")
+    .option("--full", FULL_HELP)
+    .option("--json", "print the outcome as JSON (the changes go to stderr when asking)")
     .addHelpText(
       "after",
       examplesText([
         ["Validate, test, show the changes, ask, write", "cloudsignal acl update policy.json"],
         ["Only show the changes", "cloudsignal acl update policy.json --dry-run"],
+        ["Replace whatever is live", "cloudsignal acl update policy.json --force"],
         ["In CI, without a question", "cloudsignal acl update policy.json --yes"],
       ]),
     )
@@ -82,11 +93,14 @@ export function registerAcl(program: Program): void {
     .description(
       "List the policy's revisions, newest first (each is kept; see acl get --revision).",
     )
+    .option("--limit <n>", "how many to list, 1 to 1000 (default 30)")
+    .option("--before <revision>", "only revisions older than this one (the next page)")
     .option("--json", "print them as JSON")
     .addHelpText(
       "after",
       examplesText([
         ["Who changed the policy, and when", "cloudsignal acl revisions"],
+        ["The next page", "cloudsignal acl revisions --limit 10 --before 40"],
         ["As JSON, for a script", "cloudsignal acl revisions --json"],
       ]),
     )
@@ -197,6 +211,7 @@ export function registerAcl(program: Program): void {
     )
     .option("-o, --output <file>", "where to write it (- for stdout)", "policy.json")
     .option("--force", "replace the file if it exists")
+    .option("--json", "print the file written, the preset and its counts as JSON")
     .addHelpText(
       "after",
       examplesText([
@@ -214,5 +229,74 @@ export function registerAcl(program: Program): void {
     .action(act(async (options, command) => {
       const { runInit } = await import("./acl/init.ts");
       return await runInit(contextOf(command), options);
+    }));
+
+  acl
+    .command("diff")
+    .description(
+      "Compare a policy file with the live policy or an earlier revision: rules added, " +
+        "removed and changed, and the test decisions that change. Exit 0 when they are the " +
+        "same, 1 when they differ.",
+    )
+    .argument("<file>", "policy JSON file (- for stdin)")
+    .option("--revision <n>", "compare with this revision instead of the live one")
+    .option("--full", FULL_HELP)
+    .option("--json", "print the differences as JSON")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["What an update would change", "cloudsignal acl diff policy.json"],
+        ["Against an earlier revision", "cloudsignal acl diff policy.json --revision 5"],
+        ["In a script: exit 1 when they differ", "cloudsignal acl diff policy.json --json"],
+      ]),
+    )
+    .action(act(async (file, options, command) => {
+      const { runDiff } = await import("./acl/diff.ts");
+      return await runDiff(contextOf(command), file, options);
+    }));
+
+  acl
+    .command("edit")
+    .description(
+      "Edit the live policy in $VISUAL or $EDITOR: on save it is checked and tested (a save " +
+        "with problems reopens with them at the top), then the changes are shown and, once " +
+        "you confirm, pushed based on the revision you edited.",
+    )
+    .option("-y, --yes", "push without asking")
+    .option("--full", FULL_HELP)
+    .option("--json", "print the outcome as JSON")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Edit the live policy in $EDITOR", "cloudsignal acl edit"],
+        ["Push what you save without the question", "cloudsignal acl edit --yes"],
+      ]),
+    )
+    .action(act(async (options, command) => {
+      const { runEdit } = await import("./acl/edit.ts");
+      return await runEdit(contextOf(command), options);
+    }));
+
+  acl
+    .command("rollback")
+    .description(
+      "Write an earlier revision back as the live policy: shows what changes, asks, and " +
+        "refuses if the live policy changes in the meantime.",
+    )
+    .argument("<revision>", "the revision to restore (see acl revisions)")
+    .option("-y, --yes", "do not ask for confirmation (needed without a terminal)")
+    .option("--dry-run", "show the changes and send nothing")
+    .option("--full", FULL_HELP)
+    .option("--json", "print the outcome as JSON")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Write revision 5 back (shows the changes, asks)", "cloudsignal acl rollback 5"],
+        ["Only show what would change", "cloudsignal acl rollback 5 --dry-run"],
+      ]),
+    )
+    .action(act(async (revision, options, command) => {
+      const { runRollback } = await import("./acl/rollback.ts");
+      return await runRollback(contextOf(command), revision, options);
     }));
 }

@@ -56,7 +56,7 @@ export function registerDev(program: Program): void {
     )
     .action(act(async (options, command) => {
       const context = contextOf(command);
-      const { runDev } = await import("./dev/run.ts");
+      const { runDev } = await import("./dev/start_platform.ts");
       return await runDev(context, options);
     }));
 }

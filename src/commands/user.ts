@@ -3,13 +3,29 @@
 import { act, contextOf, type Program } from "../cli/program.ts";
 import { examplesText } from "../cli/examples.ts";
 
-/** Registers `user claims set|show|unset`. */
+/** Registers `user list` and `user claims set|show|unset`. */
 export function registerUser(program: Program): void {
   const user = program.command("user").description("Manage the users of your organization")
     .addHelpText(
       "after",
       examplesText([["A user's identity claims", "cloudsignal user claims show scout"]]),
     );
+
+  user
+    .command("list")
+    .description("List the users of your organization: username, email and id.")
+    .option("--json", "print them as JSON")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["The users of your organization", "cloudsignal user list"],
+        ["Only their usernames", "cloudsignal user list --json | jq -r '.users[].username'"],
+      ]),
+    )
+    .action(act(async (options, command) => {
+      const { runListUsers } = await import("./user/list.ts");
+      return await runListUsers(contextOf(command), options);
+    }));
   const claims = user
     .command("claims")
     .description(
@@ -36,6 +52,7 @@ export function registerUser(program: Program): void {
     .argument("<user>", "the user's id or username")
     .requiredOption("--key <key>", "claim name, e.g. agent_id")
     .requiredOption("--value <value>", "claim value")
+    .option("--json", "print the user's claims after the change as JSON")
     .addHelpText(
       "after",
       examplesText([
@@ -51,7 +68,7 @@ export function registerUser(program: Program): void {
     )
     .action(act(async (userId, options, command) => {
       const { runSetClaim } = await import("./user/claims.ts");
-      return await runSetClaim(contextOf(command), userId, options.key, options.value);
+      return await runSetClaim(contextOf(command), userId, options.key, options.value, options);
     }));
 
   claims
@@ -76,12 +93,13 @@ export function registerUser(program: Program): void {
     .description("Remove a claim.")
     .argument("<user>", "the user's id or username")
     .requiredOption("--key <key>", "claim name")
+    .option("--json", "print the user's claims after the change as JSON")
     .addHelpText(
       "after",
       examplesText([["Remove a claim", "cloudsignal user claims unset scout --key agent_id"]]),
     )
     .action(act(async (userId, options, command) => {
       const { runUnsetClaim } = await import("./user/claims.ts");
-      return await runUnsetClaim(contextOf(command), userId, options.key);
+      return await runUnsetClaim(contextOf(command), userId, options.key, options);
     }));
 }

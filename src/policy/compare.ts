@@ -26,6 +26,8 @@ export interface PolicyComparison {
   testChanges: DecisionChange[] | null;
   /** The candidate's local warnings. */
   warnings: Finding[];
+  /** The revision the candidate names in `$revision` (its base), or null. */
+  fileRevision: number | null;
   /** The policy compared with. */
   base: Policy;
 }
@@ -48,6 +50,7 @@ export async function comparePolicy(
     diff,
     testChanges: decisionChanges(other.policy, loaded.policy),
     warnings: loaded.warnings,
+    fileRevision: loaded.revision,
     base: other.policy,
   };
 }

@@ -12,7 +12,7 @@ import { quoted } from "../core/printable.ts";
 
 type Section = "global" | "rules" | "publishers";
 const SECTIONS: Section[] = ["global", "rules", "publishers"];
-const FIELDS = ["version", "default", "description"] as const;
+const FIELDS = ["$schema", "version", "default", "description"] as const;
 
 /** An element of a section as it is in one policy. */
 export interface Placed {
@@ -119,7 +119,8 @@ export function diffPolicies(live: Policy, next: Policy): PolicyDiff {
   return { fields, sections, tests, reorderedOnly: semanticallySame && !identical, identical };
 }
 
-function requestOf(test: PolicyTest): AclRequest {
+/** The request a policy test decides. */
+export function requestOf(test: PolicyTest): AclRequest {
   return {
     client: test.client,
     action: test.action,
@@ -160,12 +161,8 @@ function summary(value: Record<string, unknown>): string {
   return canonical(value);
 }
 
-/** The diff in words, one change per line. */
-export function formatDiff(
-  diff: PolicyDiff,
-  changes: DecisionChange[] | null,
-  style: TextStyle,
-): string {
+/** The changed fields, rules, publishers and tests in words, one change per line. */
+export function formatChanges(diff: PolicyDiff, style: TextStyle): string[] {
   const lines: string[] = [];
   for (const { field, from, to } of diff.fields) {
     lines.push(style.yellow(`  ~ ${field}: ${show(from)} → ${show(to)}`));
@@ -191,6 +188,16 @@ export function formatDiff(
   if (added.length) lines.push(`  tests added: ${added.join(", ")}`);
   if (removed.length) lines.push(`  tests removed: ${removed.join(", ")}`);
   if (changed.length) lines.push(`  tests changed: ${changed.join(", ")}`);
+  return lines;
+}
+
+/** The diff in words, one change per line, then the test decisions that change. */
+export function formatDiff(
+  diff: PolicyDiff,
+  changes: DecisionChange[] | null,
+  style: TextStyle,
+): string {
+  const lines = formatChanges(diff, style);
   if (diff.reorderedOnly) {
     lines.push("  (only the order of entries differs; decisions cannot change)");
   }
@@ -204,5 +211,39 @@ export function formatDiff(
   } else if (!diff.identical) {
     lines.push("No test decision changes.");
   }
+  return `${lines.join("\n")}\n`;
+}
+
+function counted(parts: [number, string][]): string {
+  return parts.filter(([count]) => count > 0)
+    .map(([count, word]) => `${count.toLocaleString("en-US")} ${word}`).join(", ");
+}
+
+/** The diff as counts, one line per part that changed: for diffs too long to read whole. */
+export function summarizeDiff(diff: PolicyDiff, changes: DecisionChange[] | null): string {
+  const lines: string[] = [];
+  if (diff.fields.length > 0) {
+    lines.push(`  fields changed: ${diff.fields.map((field) => field.field).join(", ")}`);
+  }
+  for (const section of diff.sections) {
+    lines.push(
+      `  ${section.section}: ${
+        counted([
+          [section.added.length, "added"],
+          [section.removed.length, "removed"],
+          [section.changed.length, "changed"],
+        ])
+      }`,
+    );
+  }
+  const { added, removed, changed } = diff.tests;
+  const tests = counted([[added.length, "added"], [removed.length, "removed"], [
+    changed.length,
+    "changed",
+  ]]);
+  if (tests) lines.push(`  tests: ${tests}`);
+  if (diff.reorderedOnly) lines.push("  (only the order of entries differs)");
+  if (changes === null) lines.push("  test decisions: not compared");
+  else lines.push(`  test decisions that change: ${changes.length.toLocaleString("en-US")}`);
   return `${lines.join("\n")}\n`;
 }

@@ -2,7 +2,7 @@
 
 import { writeOutputFile } from "../core/output_file.ts";
 import type { PolicyCounts } from "../acl/validate.ts";
-import { formatPolicyJson } from "./json_format.ts";
+import { formatJson } from "../core/json_text.ts";
 import { preset, type PresetName } from "./presets.ts";
 
 /** Input of `writePreset`. */
@@ -31,7 +31,7 @@ export async function writePreset(
 ): Promise<{ path: string; preset: PresetName; counts: PolicyCounts }> {
   await writeOutputFile({
     path: input.output,
-    text: formatPolicyJson(preset(input.preset)),
+    text: formatJson(preset(input.preset)),
     force: input.force,
   });
   return { path: input.output, preset: input.preset, counts: presetCounts(input.preset) };

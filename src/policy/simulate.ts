@@ -11,6 +11,7 @@ import { quoted } from "../core/printable.ts";
 import type { AclRequest, ClientIdentity, Decision, Policy, QoS } from "../acl/types.ts";
 import { CLAIM_NAME } from "../acl/template.ts";
 import { evaluate } from "../acl/evaluate.ts";
+import { type DenialReason, explainDenial } from "../acl/explain.ts";
 import { type PlatformNote, platformNotes } from "../acl/platform_limits.ts";
 import { type CompiledPolicy, compilePolicy } from "../acl/compile.ts";
 import { loadValidPolicy, type PolicyInput } from "./source.ts";
@@ -45,6 +46,11 @@ export interface SimulateOutcome {
   request: AclRequest;
   /** The decision, with every rule's verdict in `trace`. */
   decision: Decision;
+  /**
+   * For a denial by default: the allow rule that a missing claim or client id, the QoS or
+   * retain kept from applying; null otherwise.
+   */
+  why: DenialReason | null;
   /** The policy's name when one was given; null for the live policy. */
   source: string | null;
   /** The live policy's revision when it was used. */
@@ -155,9 +161,11 @@ export async function simulate(
   const loaded = input.policy === undefined ? null : await loadValidPolicy(input.policy);
   if (isOffline(input)) {
     const request = buildRequest(input);
+    const decision = decide(loaded!.compiled, request);
     return {
       request,
-      decision: decide(loaded!.compiled, request),
+      decision,
+      why: explainDenial(loaded!.compiled, request, decision),
       source: loaded!.name,
       revision: null,
       policy: loaded!.policy,
@@ -185,9 +193,11 @@ export async function simulate(
     compiled = compilePolicy(live.policy);
     revision = live.revision;
   }
+  const decision = decide(compiled, request);
   const outcome: SimulateOutcome = {
     request,
-    decision: decide(compiled, request),
+    decision,
+    why: explainDenial(compiled, request, decision),
     source: loaded?.name ?? null,
     revision,
     policy: policy ?? null,

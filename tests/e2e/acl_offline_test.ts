@@ -62,8 +62,12 @@ Deno.test("acl validate: errors in the documented form with their place, exit 1"
         "✗ Policy has errors:",
         '  error: global[0] - invalid action "read" (must be sub, pub, or pub+sub)',
         `    at ${path}:7:17`,
+        '          "action": "read"',
+        "                    ^",
         "  warning: rules[0] - channel binding without require_grant",
         `    at ${path}:11:5`,
+        "        {",
+        "        ^",
         "",
       ].join("\n"),
     );
@@ -94,8 +98,14 @@ Deno.test("acl validate without --local-only and without a login: the local repo
       env: { CLOUDSIGNAL_HOME: dir.path },
     });
     assert.equal(result.code, 4);
-    assert.match(result.stdout, /^✓ Policy is valid/);
+    assert.equal(
+      result.stdout,
+      "✓ The local stage passed (1 rule, 1 global rule, 1 publisher); the server stage was skipped\n",
+    );
+    assert.doesNotMatch(result.stdout + result.stderr, /Policy is valid/);
+    assert.match(result.stderr, /the server stage of validation was skipped: not logged in/);
     assert.match(result.stderr, /cloudsignal login/);
+    assert.match(result.stderr, /--local-only/);
   } finally {
     await dir.cleanup();
   }

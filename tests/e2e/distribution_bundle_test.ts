@@ -181,7 +181,7 @@ Deno.test("lazy bundle: an entry and chunks that load when a command needs them"
       const start = [...await staticClosure(buildDir, LAZY_ENTRY)];
       assert.deepEqual(start.filter((s) => s.startsWith("node:")), [], start.join(" "));
       const loaded = start.map((s) => s.replace(/^\.\//, ""));
-      for (const lazy of ["dev_command-", "completion-", "simulate-", "login-"]) {
+      for (const lazy of ["start_platform-", "completion-", "simulate-", "login-"]) {
         assert.ok(!loaded.some((file) => file.startsWith(lazy)), `${lazy}… loads at start`);
         assert.ok(files.some((file) => file.startsWith(lazy)), `${lazy}… is a chunk`);
       }

@@ -42,7 +42,10 @@ Deno.test("acl get -o and acl init refuse to replace other contents without --fo
       }
       const fresh = await api.cli(["acl", "get", "-o", `${dir.path}/new.json`]);
       assert.equal(fresh.code, 0, fresh.stderr);
-      assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir.path}/new.json`)), POLICY);
+      assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir.path}/new.json`)), {
+        $revision: 7,
+        ...POLICY,
+      });
       const unchanged = await api.cli(["acl", "get", "-o", `${dir.path}/new.json`]);
       assert.match(unchanged.stderr, /new\.json already holds policy revision 7 of Fake/);
       const intoDir = await api.cli(["acl", "get", "-o", dir.path]);

@@ -95,7 +95,7 @@ Deno.test("500 then 200: a GET is retried and succeeds; a lasting failure is rep
       async (apiUrl, seen) => {
         const result = await cli(apiUrl, ["acl", "get", "--compact"]);
         assert.equal(result.code, 0, result.stderr);
-        assert.deepEqual(JSON.parse(result.stdout), POLICY);
+        assert.deepEqual(JSON.parse(result.stdout), { $revision: 7, ...POLICY });
         assert.deepEqual(seen.map((request) => request.method), ["GET", "GET"]);
       },
     );
@@ -120,12 +120,14 @@ Deno.test("a failing PUT is never retried", async () => {
     const file = `${dir.path}/p.json`;
     await Deno.writeTextFile(
       file,
-      JSON.stringify({ ...POLICY, rules: [{ topic: "b", action: "pub" }] }),
+      JSON.stringify({ $revision: 7, ...POLICY, rules: [{ topic: "b", action: "pub" }] }),
     );
     await withServer(
-      (request, count) =>
-        request.method === "PUT" && count <= 2
+      (request) =>
+        request.method === "PUT"
           ? new Response("trouble", { status: 500 })
+          : request.method === "POST"
+          ? Response.json({ findings: [] })
           : policyResponse(),
       async (apiUrl, seen) => {
         const result = await cli(apiUrl, ["acl", "update", file, "--yes"]);

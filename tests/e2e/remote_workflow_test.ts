@@ -110,7 +110,10 @@ Deno.test("logged in with the browser: get, edit, validate, update, simulate, an
 
     const previous = await runCli(["acl", "get", "--revision", "1"], { env });
     assert.equal(previous.code, 0);
-    assert.deepEqual(JSON.parse(previous.stdout), JSON.parse(original), "nothing is lost");
+    const { $revision: base, ...earlier } = JSON.parse(previous.stdout);
+    const { $revision: _, ...first } = JSON.parse(original);
+    assert.deepEqual(earlier, first, "nothing is lost");
+    assert.equal(base, 2, "an earlier revision is based on the live one");
     const revisions = JSON.parse((await runCli(["acl", "revisions", "--json"], { env })).stdout);
     assert.equal(revisions.current_revision, 2);
     assert.equal(revisions.revisions[0].created_by.email, t.platform.user.email);
@@ -148,7 +151,7 @@ Deno.test("a concurrent update loses the race with a message on how to merge, an
     assert.equal(lost.code, 1);
     assert.match(
       lost.stderr,
-      /^Error: the policy changed since revision 1: it is now revision 2; nothing was written\nSomeone else updated it\. To merge:\n {2}cloudsignal acl get > live\.json/,
+      /Error: the policy changed since revision 1, which .*policy\.json is based on: it is now revision 2; nothing was written\nSomeone else updated it\. To merge:\n {2}cloudsignal acl diff .*policy\.json +# your file against revision 2\n {2}cloudsignal acl get -o live\.json +# revision 2, in a file of its own\n/,
     );
     assert.match(lost.stderr, /--if-revision 2/);
     const live = JSON.parse((await runCli(["acl", "get"], { env: bob })).stdout);
@@ -159,7 +162,10 @@ Deno.test("a concurrent update loses the race with a message on how to merge, an
       env: bob,
     });
     assert.equal(stale.code, 1);
-    assert.match(stale.stderr, /the policy changed since revision 1: it is now revision 2/);
+    assert.match(
+      stale.stderr,
+      /the policy changed since revision 1, which .* is based on: it is now revision 2/,
+    );
     const replaced = await runCli(["acl", "update", bobPath, "--yes", "--if-revision", "2"], {
       env: bob,
     });
@@ -311,12 +317,21 @@ Deno.test("without a login, remote commands exit 4 and say how to log in", async
       new URL("../../examples/agent-card.json", import.meta.url).pathname,
     ], { env });
     assert.equal(validated.code, 4);
-    assert.match(validated.stdout, /^✓ Policy is valid/, "the local result is still shown");
+    assert.equal(
+      validated.stdout,
+      "✓ The local stage passed (1 rule, 1 global rule, 1 publisher); the server stage was skipped\n",
+      "the local result is still shown, and never called valid",
+    );
+    assert.match(
+      validated.stderr,
+      /^Error: the server stage of validation was skipped: not logged in/,
+    );
     assert.match(validated.stderr, /cloudsignal login/);
+    assert.match(validated.stderr, /cloudsignal acl validate .*agent-card\.json --local-only\n$/);
   });
 });
 
-Deno.test("rolling back: an earlier revision is pushed against the last live fetch", async () => {
+Deno.test("rolling back: acl rollback shows the change, asks, and writes against the live revision", async () => {
   await withPlatform(async (t, home) => {
     const env = cliEnv(home, t.platform.apiUrl);
     await seedSession(t.platform, home);
@@ -325,14 +340,29 @@ Deno.test("rolling back: an earlier revision is pushed against the last live fet
       file,
       JSON.stringify({ version: "2.2", default: "deny", rules: [{ topic: "a", action: "pub" }] }),
     );
-    assert.equal((await runCli(["acl", "get"], { env })).code, 0);
-    assert.equal((await runCli(["acl", "update", file, "--yes"], { env })).code, 0);
-    const old = await runCli(["acl", "get", "--revision", "1", "-o", `${home}/old.json`], { env });
-    assert.equal(old.code, 0, old.stderr);
-    assert.match(old.stderr, /policy revision 1 of Development \(an earlier revision\)/);
-    const rollback = await runCli(["acl", "update", `${home}/old.json`, "--yes"], { env });
+    assert.equal(
+      (await runCli(["acl", "update", file, "--yes", "--if-revision", "1"], { env })).code,
+      0,
+    );
+    const unanswered = await runCli(["acl", "rollback", "1"], { env });
+    assert.equal(unanswered.code, 2, "no terminal and no --yes: a usage error");
+    assert.match(unanswered.stderr, /acl rollback needs a confirmation.*\n.*--yes/);
+    const dry = await runCli(["acl", "rollback", "1", "--dry-run"], { env });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /- rules\[0\] \{"action":"pub","topic":"a"\}/);
+    assert.match(dry.stdout, /Dry run: nothing was sent\.\n$/);
+    const rollback = await runCli(["acl", "rollback", "1", "--yes"], { env });
     assert.equal(rollback.code, 0, rollback.stderr);
     assert.match(rollback.stdout, /- rules\[0\] \{"action":"pub","topic":"a"\}/);
     assert.match(rollback.stdout, /revision 3\./);
+    const again = await runCli(["acl", "rollback", "3", "--yes"], { env });
+    assert.match(
+      again.stdout,
+      /^No changes: the live policy of Development \(revision 3\) is already revision 3/,
+    );
+    const missing = await runCli(["acl", "rollback", "99", "--yes"], { env });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no policy revision 99/);
+    assert.equal((await runCli(["acl", "rollback", "0"], { env })).code, 2);
   });
 });

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { canonical, decisionChanges, diffPolicies, formatDiff } from "../../src/policy/diff.ts";
+import {
+  canonical,
+  decisionChanges,
+  diffPolicies,
+  formatDiff,
+  summarizeDiff,
+} from "../../src/policy/diff.ts";
 import type { Policy } from "../../src/acl/types.ts";
 import { paletteFor } from "../../src/cli/io.ts";
 
@@ -92,4 +98,33 @@ Deno.test("decision changes use the tests of both policies", () => {
     ),
     null,
   );
+});
+
+Deno.test("a long diff summarised as counts", () => {
+  const next: Policy = {
+    ...base,
+    description: "more",
+    rules: [
+      ...base.rules!.slice(1),
+      ...Array.from({ length: 1200 }, (_, k) => ({ topic: `n/${k}`, action: "pub" as const })),
+    ],
+    tests: [{
+      name: "t",
+      client: { username: "u" },
+      action: "pub",
+      topic: "n/1",
+      expect: "allow",
+    }],
+  };
+  assert.equal(
+    summarizeDiff(diffPolicies(base, next), decisionChanges(base, next)),
+    [
+      "  fields changed: description",
+      "  rules: 1,200 added, 1 removed",
+      "  tests: 1 added",
+      "  test decisions that change: 1",
+      "",
+    ].join("\n"),
+  );
+  assert.match(summarizeDiff(diffPolicies(base, next), null), /test decisions: not compared/);
 });

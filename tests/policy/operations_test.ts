@@ -12,10 +12,13 @@ import { validatePolicy } from "../../src/policy/validate.ts";
 import { simulate } from "../../src/policy/simulate.ts";
 import { testPolicy } from "../../src/policy/tests.ts";
 import { comparePolicy } from "../../src/policy/compare.ts";
-import { PolicyInvalidError, TestsFailedError } from "../../src/policy/errors.ts";
+import {
+  PolicyConflictError,
+  PolicyInvalidError,
+  TestsFailedError,
+} from "../../src/policy/errors.ts";
 import { listUsers, setClaim, showClaims, unsetClaim } from "../../src/claims/user_claims.ts";
 import { whoami } from "../../src/auth/account.ts";
-import { RevisionConflictError } from "../../src/api/client.ts";
 import { OperationError } from "../../src/core/errors.ts";
 import type { Policy } from "../../src/acl/types.ts";
 
@@ -83,8 +86,9 @@ Deno.test("operations: a stale base is a conflict, planned and refused, and noth
     const stale = await planPolicyUpdate(context, { policy: { text }, baseRevision: revision });
     assert.equal(stale.conflict, true);
     const error = await applyPolicyUpdate(context, stale).then(() => null, (e) => e);
-    assert.ok(error instanceof RevisionConflictError);
+    assert.ok(error instanceof PolicyConflictError);
     assert.equal(error.code, "revision_conflict");
+    assert.deepEqual([error.base, error.current], [revision, revision + 1]);
     assert.equal((await getPolicy(context)).revision, revision + 1);
   }));
 

@@ -2,8 +2,10 @@
 
 import type { CliContext } from "../../cli/program.ts";
 import { EXIT_OK } from "../../cli/exit_codes.ts";
+import { printJson } from "../../cli/json_output.ts";
+import { UsageError } from "../../core/errors.ts";
 import { writePreset } from "../../policy/init.ts";
-import { formatPolicyJson } from "../../policy/json_format.ts";
+import { formatJson } from "../../core/json_text.ts";
 import { preset, type PresetName } from "../../policy/presets.ts";
 import { countsSummary } from "../../policy/report.ts";
 
@@ -12,16 +14,26 @@ export interface InitFlags {
   preset: PresetName;
   output: string;
   force?: boolean;
+  json?: boolean;
 }
 
 /** Writes the preset to `flags.output` (`-` for stdout). */
 export async function runInit(context: CliContext, flags: InitFlags): Promise<number> {
   const { io } = context;
   if (flags.output === "-") {
-    io.out(formatPolicyJson(preset(flags.preset)));
+    if (flags.json) {
+      throw new UsageError(
+        "--json reports a written file; with --output - the policy itself is the output",
+      );
+    }
+    io.out(formatJson(preset(flags.preset)));
     return EXIT_OK;
   }
   const written = await writePreset(flags);
+  if (flags.json) {
+    printJson(io, { file: written.path, preset: written.preset, counts: written.counts });
+    return EXIT_OK;
+  }
   io.err(
     `Wrote ${written.path}: preset ${written.preset} (${
       countsSummary(written.counts)

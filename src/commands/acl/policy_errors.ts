@@ -1,6 +1,7 @@
 /** How the acl commands show an invalid policy or failing tests before the error line. */
 
 import type { Io } from "../../cli/io.ts";
+import { EXIT_DENIED, EXIT_ERROR } from "../../cli/exit_codes.ts";
 import { PolicyInvalidError, TestsFailedError } from "../../policy/errors.ts";
 import { validationReport } from "../../policy/report.ts";
 import { testReport } from "../../policy/test_report.ts";
@@ -15,11 +16,29 @@ export async function reportingInvalidPolicy<T>(io: Io, work: () => Promise<T>):
   } catch (error) {
     if (error instanceof PolicyInvalidError) {
       io.err(
-        validationReport(error.source, error.result.findings, error.result.counts, io.errStyle),
+        validationReport(error.source, error.result.findings, error.result.counts, io.errStyle, {
+          text: error.text,
+        }),
       );
     } else if (error instanceof TestsFailedError) {
       io.err(testReport(error.source, error.run, io.errStyle));
     }
     throw error;
   }
+}
+
+/**
+ * The exit code of a write refused before anything was sent, after its report: 1 for an
+ * invalid policy (saying `invalid`), 3 for failing tests. Any other error is rethrown.
+ */
+export function refusedWriteExit(io: Io, error: unknown, invalid: string): number {
+  if (error instanceof PolicyInvalidError) {
+    io.err(`Nothing was sent: ${invalid}\n`);
+    return EXIT_ERROR;
+  }
+  if (error instanceof TestsFailedError) {
+    io.err(`${error.message}\n`);
+    return EXIT_DENIED;
+  }
+  throw error;
 }

@@ -6,10 +6,12 @@
 import type { CliContext } from "../../cli/program.ts";
 import type { Io } from "../../cli/io.ts";
 import { EXIT_DENIED, EXIT_OK } from "../../cli/exit_codes.ts";
+import { printJson } from "../../cli/json_output.ts";
 import { OperationError, UsageError } from "../../core/errors.ts";
+import { quoted } from "../../core/printable.ts";
 import type { AclRequest, Decision, QoS } from "../../acl/types.ts";
 import { CLAIM_NAME } from "../../acl/template.ts";
-import { describeDecision } from "../../acl/explain.ts";
+import { type DenialReason, describeDecision, describeDenial } from "../../acl/explain.ts";
 import { compareWithServer, simulate, type SimulateInput } from "../../policy/simulate.ts";
 import { reportingInvalidPolicy } from "./policy_errors.ts";
 
@@ -86,16 +88,54 @@ export function inputFromFlags(flags: SimulateFlags): SimulateInput {
   };
 }
 
-/** Human output: the verdict line, the granted QoS, where the rule is, and on request the trace. */
+const VARIABLE_FLAGS = {
+  client_id: "--client-id",
+  org_id: "--org-id",
+  org_short_id: "--org-short-id",
+};
+
+/** The flags that would give a request what a rule needs, e.g. `--claim agent_id=scout`. */
+export function shortfallFlags(why: DenialReason, user?: string): string {
+  const fixes: string[] = [];
+  for (const shortfall of why.missing) {
+    if (shortfall.kind === "claim") {
+      fixes.push(
+        user === undefined
+          ? `--claim ${shortfall.name}=${shortfall.value}`
+          : `cloudsignal user claims set ${user} --key ${shortfall.name} --value ${shortfall.value}`,
+      );
+    } else if (shortfall.kind === "variable") {
+      fixes.push(`${VARIABLE_FLAGS[shortfall.name]} ${shortfall.value}`);
+    } else if (shortfall.kind === "qos") {
+      const below = shortfall.allowed.filter((qos) => qos < shortfall.requested);
+      fixes.push(`--qos ${below.length > 0 ? below[below.length - 1] : shortfall.allowed[0]}`);
+    }
+  }
+  if (why.missing.some((shortfall) => shortfall.kind === "retain")) fixes.push("without --retain");
+  return quoted(fixes.join(" ")).slice(1, -1);
+}
+
+/**
+ * Human output: the verdict line, why a denial by default happened when an allow rule was
+ * close, the granted QoS, where the rule is, and on request the trace.
+ */
 export function formatDecision(
   decision: Decision,
   request: AclRequest,
   io: Io,
-  options: { trace?: boolean; source?: string } = {},
+  options: { trace?: boolean; source?: string; why?: DenialReason | null; user?: string } = {},
 ): string {
   const style = io.outStyle;
   const verdict = describeDecision(decision, request);
   const lines = [decision.decision === "allow" ? style.green(verdict) : style.red(verdict)];
+  if (options.why) {
+    lines.push(
+      `  why: ${describeDenial(options.why)}; try ${shortfallFlags(options.why, options.user)}`,
+    );
+    if (options.why.line && options.source) {
+      lines.push(style.dim(`  at ${options.source}:${options.why.line}`));
+    }
+  }
   if (decision.decision === "allow" && request.action === "sub" && decision.granted_qos !== null) {
     lines.push(`  granted QoS ${decision.granted_qos}`);
   }
@@ -118,13 +158,14 @@ export async function runSimulate(context: CliContext, flags: SimulateFlags): Pr
   const input = inputFromFlags(flags);
   const outcome = await reportingInvalidPolicy(io, () => simulate(context, input));
   const { decision, request } = outcome;
-  if (flags.json) {
-    io.out(`${JSON.stringify({ ...decision, platform_notes: outcome.platform_notes }, null, 2)}\n`);
-  } else {
+  if (flags.json) printJson(io, { ...decision, platform_notes: outcome.platform_notes });
+  else {
     io.out(
       formatDecision(decision, request, io, {
         trace: flags.trace,
         source: outcome.source ?? undefined,
+        why: outcome.why,
+        user: flags.user,
       }),
     );
     for (const note of outcome.platform_notes) {

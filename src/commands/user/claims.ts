@@ -2,6 +2,7 @@
 
 import type { CliContext } from "../../cli/program.ts";
 import { EXIT_OK } from "../../cli/exit_codes.ts";
+import { printJson } from "../../cli/json_output.ts";
 import { printable, quoted } from "../../core/printable.ts";
 import type { UserClaims } from "../../api/openapi_types.ts";
 import {
@@ -18,13 +19,17 @@ export async function runSetClaim(
   user: string,
   key: string,
   value: string,
+  flags: { json?: boolean } = {},
 ): Promise<number> {
   checkClaimKey(key, "--key");
   checkClaimValue(value, "--value");
   const claims = await setClaim(context, { user, key, value });
-  context.io.err(
-    `Set claim "${key}" of ${printable(claims.username)} (${printable(claims.user_id)}).\n`,
-  );
+  if (flags.json) printJson(context.io, claims);
+  else {
+    context.io.err(
+      `Set claim "${key}" of ${printable(claims.username)} (${printable(claims.user_id)}).\n`,
+    );
+  }
   return EXIT_OK;
 }
 
@@ -33,12 +38,16 @@ export async function runUnsetClaim(
   context: CliContext,
   user: string,
   key: string,
+  flags: { json?: boolean } = {},
 ): Promise<number> {
   checkClaimKey(key, "--key");
   const claims = await unsetClaim(context, { user, key });
-  context.io.err(
-    `Removed claim "${key}" of ${printable(claims.username)} (${printable(claims.user_id)}).\n`,
-  );
+  if (flags.json) printJson(context.io, claims);
+  else {
+    context.io.err(
+      `Removed claim "${key}" of ${printable(claims.username)} (${printable(claims.user_id)}).\n`,
+    );
+  }
   return EXIT_OK;
 }
 
@@ -61,6 +70,7 @@ export async function runShowClaims(
   flags: { json?: boolean },
 ): Promise<number> {
   const claims = await showClaims(context, { user });
-  context.io.out(flags.json ? `${quoted(claims)}\n` : claimsTable(claims));
+  if (flags.json) printJson(context.io, claims);
+  else context.io.out(claimsTable(claims));
   return EXIT_OK;
 }

@@ -1,9 +1,9 @@
 /**
- * JSON text for policies: two-space indent, short scalar arrays kept on one line, control
- * characters escaped (a policy from a server is shown on a terminal).
+ * JSON text for policies and every JSON output: two-space indent, short scalar arrays kept
+ * on one line, control characters escaped (text from a server is shown on a terminal).
  */
 
-import { quoted } from "../core/printable.ts";
+import { quoted } from "./printable.ts";
 
 function isScalar(value: unknown): boolean {
   return value === null || typeof value !== "object";
@@ -28,6 +28,14 @@ function format(value: unknown, indent: string): string {
 }
 
 /** Pretty JSON with a final newline. */
-export function formatPolicyJson(value: unknown): string {
+export function formatJson(value: unknown): string {
   return `${format(value, "")}\n`;
+}
+
+/**
+ * JSON text by the CLI's one rule: formatted (as above) when `pretty`, else on one line;
+ * either way with a final newline and control characters escaped.
+ */
+export function jsonText(value: unknown, pretty: boolean): string {
+  return pretty ? formatJson(value) : `${quoted(value)}\n`;
 }
