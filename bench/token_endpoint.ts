@@ -43,7 +43,9 @@ async function refresh(token: string): Promise<string> {
     }),
   });
   const body = await response.json() as TokenResponse;
-  if (response.status !== 200) throw new Error(`refresh failed: ${JSON.stringify(body)}`);
+  if (response.status !== 200 || !body.refresh_token) {
+    throw new Error(`refresh failed: ${JSON.stringify(body)}`);
+  }
   return body.refresh_token;
 }
 

@@ -81,6 +81,7 @@ export interface AuthorizationServerMetadata {
   code_challenge_methods_supported?: string[];
   token_endpoint_auth_methods_supported?: string[];
   revocation_endpoint_auth_methods_supported?: string[];
+  /** The scopes the server grants: `openid` and `offline_access` (needed for a refresh token). */
   scopes_supported?: string[];
   service_documentation?: string;
 }
@@ -110,6 +111,8 @@ export interface TokenRequest {
   /** 43 to 128 characters of `A-Z a-z 0-9 - . _ ~`. */
   code_verifier?: string;
   refresh_token?: string;
+  /** Refresh grant only: a narrower scope than the one granted (RFC 6749 section 6). */
+  scope?: string;
 }
 
 /** The `TokenResponse` schema. */
@@ -118,9 +121,11 @@ export interface TokenResponse {
   token_type: "Bearer";
   /** Seconds the access token lives. */
   expires_in: number;
-  refresh_token: string;
-  /** Seconds the refresh token lives unless used. */
+  /** Issued only when the granted scope includes `offline_access`. */
+  refresh_token?: string;
+  /** Seconds the refresh token lives unless used (with `refresh_token`). */
   refresh_token_expires_in?: number;
+  /** The scope granted, space-separated; absent when none was asked for. */
   scope?: string;
 }
 

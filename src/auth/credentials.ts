@@ -7,12 +7,15 @@
  * A file readable or writable by others, owned by another user, damaged, or of an unknown
  * format version is refused with a message saying how to fix it, and never overwritten.
  *
- * Format (version 1): `{ version: 1, current: { <api_url>: <organization id> },
- * sessions: [StoredSession…] }`. Sessions are keyed by API URL and organization id; each
- * API URL has at most one current session.
+ * Format (version 1): `{ version: 1, current_api_url?: <api_url>, current: { <api_url>:
+ * <organization id> }, sessions: [StoredSession…] }`. Sessions are keyed by API URL and
+ * organization id; each API URL has at most one current session, and `current_api_url`
+ * names the API URL whose current session commands use without `--api-url` (the current
+ * session). Files written before `current_api_url` existed are read as they were.
  */
 
 import { OperationError } from "../core/errors.ts";
+import { DEFAULT_API_URL } from "../core/context.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { type FileLockOptions, withFileLock } from "./lock.ts";
 
@@ -31,7 +34,8 @@ export interface StoredSession {
   /** API base URL, without a trailing slash. */
   api_url: string;
   organization: SessionOrganization;
-  user: { id: string; email: string };
+  /** The user; `username` is null for sessions stored before it was kept. */
+  user: { id: string; email: string; username: string | null };
   /** The OAuth client the tokens were issued to (refresh must use the same). */
   client_id: string;
   /** From the server's metadata at login. */
@@ -43,6 +47,7 @@ export interface StoredSession {
   refresh_token: string | null;
   /** When the refresh token expires, if the server said (`refresh_token_expires_in`). */
   refresh_token_expires_at: string | null;
+  /** The scope the server granted (or, when it did not say, the one requested). */
   scope: string | null;
   /** When the login happened. */
   created_at: string;
@@ -53,6 +58,8 @@ export interface StoredSession {
 /** The whole file. */
 export interface CredentialsFile {
   version: typeof CREDENTIALS_VERSION;
+  /** The API URL of the current session; absent in files of earlier versions of the CLI. */
+  current_api_url?: string;
   /** The current organization id per API URL. */
   current: Record<string, string>;
   sessions: StoredSession[];
@@ -209,6 +216,7 @@ function parseSession(shape: Shape, value: Json, where: string): StoredSession {
     user: {
       id: shape.string(user.id, `${where}.user.id`),
       email: shape.string(user.email, `${where}.user.email`),
+      username: shape.optionalString(user.username, `${where}.user.username`),
     },
     client_id: shape.string(session.client_id, `${where}.client_id`),
     token_endpoint: shape.string(session.token_endpoint, `${where}.token_endpoint`),
@@ -263,6 +271,9 @@ export function parseCredentials(text: string, path: string): CredentialsFile {
   for (const [apiUrl, organizationId] of Object.entries(currentObject)) {
     current[apiUrl] = shape.string(organizationId, `current[${JSON.stringify(apiUrl)}]`);
   }
+  const currentApiUrl = root.current_api_url === undefined
+    ? undefined
+    : shape.string(root.current_api_url, "current_api_url");
   const seen = new Set<string>();
   sessions.forEach((session, index) => {
     const key = `${session.api_url}\n${session.organization.id}`;
@@ -274,7 +285,12 @@ export function parseCredentials(text: string, path: string): CredentialsFile {
     }
     seen.add(key);
   });
-  return { version: CREDENTIALS_VERSION, current, sessions };
+  return {
+    version: CREDENTIALS_VERSION,
+    ...(currentApiUrl === undefined ? {} : { current_api_url: currentApiUrl }),
+    current,
+    sessions,
+  };
 }
 
 /**
@@ -297,6 +313,23 @@ export async function readCredentials(
     text = await Deno.readTextFile(location.file);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return null;
+    throw cannotAccess(location.file, error);
+  }
+  return parseCredentials(text, location.file);
+}
+
+/**
+ * `readCredentials` without waiting: for choosing the API URL while a command starts. The
+ * same refusals (as `OperationError`) for an unsafe or damaged file.
+ */
+export function readCredentialsSync(location: CredentialsLocation): CredentialsFile | null {
+  let text: string;
+  try {
+    checkFileSafety(location.file, Deno.statSync(location.file));
+    text = Deno.readTextFileSync(location.file);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    if (error instanceof OperationError) throw error;
     throw cannotAccess(location.file, error);
   }
   return parseCredentials(text, location.file);
@@ -383,6 +416,21 @@ export async function updateCredentials<T>(
   }, options);
 }
 
+/**
+ * The API URL of the current session: `current_api_url`, or for a file written before it
+ * existed, the default API when it has a current session, else the API URL of the most
+ * recent login among the current ones. Null when no session is current anywhere.
+ */
+export function currentApiUrlOf(file: CredentialsFile): string | null {
+  if (file.current_api_url !== undefined) return file.current_api_url;
+  const current = Object.keys(file.current)
+    .map((apiUrl) => currentSession(file, apiUrl))
+    .filter((session): session is StoredSession => session !== null);
+  if (current.some((session) => session.api_url === DEFAULT_API_URL)) return DEFAULT_API_URL;
+  const newest = current.sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at))[0];
+  return newest?.api_url ?? null;
+}
+
 /** The current session for an API URL, or null. */
 export function currentSession(file: CredentialsFile, apiUrl: string): StoredSession | null {
   const organizationId = file.current[apiUrl];
@@ -401,27 +449,57 @@ export function findSession(
   ) ?? null;
 }
 
-/** A copy of `file` with `session` added or replacing the one with the same key. */
+/** Whether two sessions are the same one (same API URL and organization). */
+export function sameSession(
+  a: Pick<StoredSession, "api_url" | "organization">,
+  b: Pick<StoredSession, "api_url" | "organization">,
+): boolean {
+  return a.api_url === b.api_url && a.organization.id === b.organization.id;
+}
+
+/**
+ * A copy of `file` with `session` added or replacing the one with the same key. With
+ * `makeCurrent` it becomes the current session (for its API URL and overall); otherwise it
+ * becomes current for its API URL only when that API URL had none.
+ */
 export function withSession(
   file: CredentialsFile,
   session: StoredSession,
   makeCurrent: boolean,
 ): CredentialsFile {
-  const sessions = file.sessions.filter((existing) =>
-    !(existing.api_url === session.api_url &&
-      existing.organization.id === session.organization.id)
-  );
+  const sessions = file.sessions.filter((existing) => !sameSession(existing, session));
   sessions.push(session);
   const current = { ...file.current };
   if (makeCurrent || current[session.api_url] === undefined) {
     current[session.api_url] = session.organization.id;
   }
-  return { version: CREDENTIALS_VERSION, current, sessions };
+  const currentApiUrl = makeCurrent ? session.api_url : file.current_api_url;
+  return {
+    version: CREDENTIALS_VERSION,
+    ...(currentApiUrl === undefined ? {} : { current_api_url: currentApiUrl }),
+    current,
+    sessions,
+  };
+}
+
+/** A copy of `file` whose current session is the stored one of `apiUrl` and `organizationId`. */
+export function withCurrent(
+  file: CredentialsFile,
+  apiUrl: string,
+  organizationId: string,
+): CredentialsFile {
+  return {
+    ...file,
+    current_api_url: apiUrl,
+    current: { ...file.current, [apiUrl]: organizationId },
+  };
 }
 
 /**
  * A copy of `file` without the session of `apiUrl` + `organizationId`. When it was the
- * current one, the most recently issued other session of that API URL becomes current.
+ * current one of its API URL, that API URL has no current session afterwards (the caller
+ * chooses another one only after the server confirmed it still works); `current_api_url`
+ * stays, so commands keep addressing the same API and say that no one is logged in there.
  */
 export function withoutSession(
   file: CredentialsFile,
@@ -431,18 +509,9 @@ export function withoutSession(
   const sessions = file.sessions.filter((session) =>
     !(session.api_url === apiUrl && session.organization.id === organizationId)
   );
-  const current = { ...file.current };
-  if (current[apiUrl] === organizationId) {
-    delete current[apiUrl];
-    const next = sessions
-      .filter((session) => session.api_url === apiUrl)
-      .sort((a, b) => Date.parse(b.issued_at) - Date.parse(a.issued_at))[0];
-    if (next) current[apiUrl] = next.organization.id;
+  const current: Record<string, string> = {};
+  for (const [key, id] of Object.entries(file.current)) {
+    if (sessions.some((s) => s.api_url === key && s.organization.id === id)) current[key] = id;
   }
-  for (const key of Object.keys(current)) {
-    if (!sessions.some((s) => s.api_url === key && s.organization.id === current[key])) {
-      delete current[key];
-    }
-  }
-  return { version: CREDENTIALS_VERSION, current, sessions };
+  return { ...file, current, sessions };
 }

@@ -3,7 +3,7 @@
  * through the user's browser and a loopback callback server on 127.0.0.1 (RFC 8252).
  * The URL is printed before a browser is tried, so headless, SSH and WSL users can open it
  * elsewhere. Times out after 5 minutes (`CLOUDSIGNAL_LOGIN_TIMEOUT` seconds, for tests);
- * Ctrl+C cancels. On success the session is stored as the current one for the API URL.
+ * Ctrl+C cancels. On success the session is stored and becomes the current one.
  */
 
 import { AuthError, OperationError, UsageError } from "../core/errors.ts";
@@ -28,11 +28,12 @@ import {
   discoverMetadata,
   exchangeCode,
   printable,
+  requestedScope,
   type ServerMetadata,
 } from "./oauth.ts";
 import { deniedPage, failurePage, successPage } from "./pages.ts";
 import { createPkcePair, randomToken } from "./pkce.ts";
-import { fetchMe, TOKEN_ENV, tokenFromEnv } from "./session.ts";
+import { fetchMe, loginCommand, TOKEN_ENV, tokenFromEnv } from "./session.ts";
 
 /** What a login needs to know. */
 export interface LoginOptions {
@@ -42,6 +43,8 @@ export interface LoginOptions {
   port?: string;
   /** False with `--no-browser`: only show the URL. */
   browser?: boolean;
+  /** `--scope` / CLOUDSIGNAL_SCOPE: replaces the scopes chosen from the metadata ("" asks for none). */
+  scope?: string;
 }
 
 /** How the login talks to the person while it waits. */
@@ -68,6 +71,14 @@ export interface LoginResult {
   token_expires_at: string | null;
   /** Whether the server issued a refresh token (without one, the session ends with the token). */
   refreshable: boolean;
+  /** The scope asked for (null: none was sent). */
+  requested_scope: string | null;
+  /** The scope granted (the server's answer, else the one asked for). */
+  scope: string | null;
+  /** Whether the server lists `offline_access` (asking for it may give a refresh token). */
+  offline_access_supported: boolean;
+  /** `cloudsignal login …` for this API and client, for messages. */
+  login_command: string;
 }
 
 /** The environment variable that shortens the 5-minute time-out (seconds; for tests). */
@@ -119,13 +130,13 @@ type Outcome =
   | { kind: "timeout" }
   | { kind: "cancelled" };
 
-function checkIssuer(metadata: ServerMetadata, iss: string | null): void {
+function checkIssuer(metadata: ServerMetadata, iss: string | null, again: string): void {
   const required = metadata.authorization_response_iss_parameter_supported;
   if (iss === null && !required) return;
   if (metadata.issuer === null || iss !== metadata.issuer) {
     throw new OperationError(
       "the login response names a different authorization server than the one the login started with (iss mismatch); nothing was stored",
-      "Run `cloudsignal login` again; if it repeats, report it.",
+      `Run \`${again}\` again; if it repeats, report it.`,
     );
   }
 }
@@ -135,7 +146,8 @@ function cancelled(): OperationError {
 }
 
 /**
- * Logs in through the browser and stores the session as the current one for the API URL.
+ * Logs in through the browser and stores the session as the current one (commands without
+ * `--api-url` use it). Asks for the scopes `requestedScope` chooses and stores the granted one.
  * `context.signal` cancels the wait (an `OperationError` with code `cancelled`).
  */
 export async function login(
@@ -152,6 +164,7 @@ export async function login(
   const port = parsePort(options.port);
   const timeoutSeconds = loginTimeoutSeconds((name) => context.env(name));
   const clientId = options.clientId?.trim() || DEFAULT_CLIENT_ID;
+  const again = loginCommand(context.apiUrl, clientId);
   const location = credentialsLocation(context.home);
   await readCredentials(location); // refuse an unsafe or damaged store before the user signs in
 
@@ -163,6 +176,7 @@ export async function login(
     const metadata = await discoverMetadata(context, context.apiUrl, cancel);
     const pkce = await createPkcePair();
     const state = randomToken(32);
+    const scope = requestedScope(metadata, options.scope);
     server = startCallbackServer({
       port,
       state,
@@ -173,6 +187,7 @@ export async function login(
       redirectUri: server.redirectUri,
       challenge: pkce.challenge,
       state,
+      scope,
     });
     const deadline = Date.now() + timeoutSeconds * 1000;
     ui.showUrl(url, options.browser !== false);
@@ -209,7 +224,7 @@ export async function login(
         "Login timed out",
         `No sign-in arrived within ${
           formatDuration(timeoutSeconds)
-        }. Run \`cloudsignal login\` to try again.`,
+        }. Run \`${again}\` to try again.`,
       );
     }
     if (outcome.kind === "cancelled") throw cancelled();
@@ -219,7 +234,7 @@ export async function login(
         await server.finish(deniedPage());
         throw new AuthError(
           "Login was denied in the browser (access_denied); nothing was stored.",
-          "Run `cloudsignal login` to try again.",
+          `Run \`${again}\` to try again.`,
         );
       }
       const detail = `${printable(result.error, 60)}${
@@ -229,7 +244,7 @@ export async function login(
       throw new OperationError(`the authorization server refused the login (${detail})`);
     }
     try {
-      checkIssuer(metadata, result.iss);
+      checkIssuer(metadata, result.iss, again);
       if (result.code === "") {
         throw new OperationError("the login callback carried no authorization code");
       }
@@ -251,7 +266,7 @@ export async function login(
       const session: StoredSession = {
         api_url: context.apiUrl,
         organization: me.organization,
-        user: { id: me.user_id, email: me.email },
+        user: { id: me.user_id, email: me.email, username: me.username },
         client_id: clientId,
         token_endpoint: metadata.token_endpoint,
         revocation_endpoint: metadata.revocation_endpoint,
@@ -263,7 +278,7 @@ export async function login(
         refresh_token_expires_at: tokens.refresh_token_expires_in === null
           ? null
           : new Date(now + tokens.refresh_token_expires_in * 1000).toISOString(),
-        scope: tokens.scope,
+        scope: tokens.scope ?? scope,
         created_at: new Date(now).toISOString(),
         issued_at: new Date(now).toISOString(),
       };
@@ -280,6 +295,10 @@ export async function login(
         credentials_file: location.file,
         token_expires_at: session.access_token_expires_at,
         refreshable: tokens.refresh_token !== null,
+        requested_scope: scope,
+        scope: session.scope,
+        offline_access_supported: metadata.scopes_supported?.includes("offline_access") ?? false,
+        login_command: again,
       };
     } catch (error) {
       if (!cancel.aborted) {

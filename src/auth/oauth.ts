@@ -4,7 +4,7 @@
  * (RFC 7009). Public client: no secret, `client_id` in the body.
  */
 
-import { OperationError, UnavailableError } from "../core/errors.ts";
+import { OperationError, UnavailableError, UsageError } from "../core/errors.ts";
 import { printable } from "../core/printable.ts";
 
 export { printable };
@@ -29,6 +29,45 @@ export interface ServerMetadata {
   revocation_endpoint: string | null;
   /** RFC 9207: the server puts `iss` in the authorization response. */
   authorization_response_iss_parameter_supported: boolean;
+  /** The scopes the server lists, or null when it lists none. */
+  scopes_supported: string[] | null;
+}
+
+/**
+ * The scopes asked for when the server lists them: `openid` (who signs in) and
+ * `offline_access` (a refresh token, at most providers). The CloudSignal API needs no scope
+ * of its own: a token acts for its user in one organization.
+ */
+export const WANTED_SCOPES = ["openid", "offline_access"] as const;
+
+/** `--scope` / CLOUDSIGNAL_SCOPE: scopes separated by spaces or commas; empty asks for none. */
+export function parseScope(value: string): string | null {
+  const scopes = [...new Set(value.split(/[\s,]+/).filter((scope) => scope !== ""))];
+  for (const scope of scopes) {
+    // RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+    if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) {
+      throw new UsageError(
+        `--scope: "${
+          printable(scope, 60)
+        }" is not a scope (printable ASCII without spaces, quotes or backslashes)`,
+        undefined,
+        "scope",
+      );
+    }
+  }
+  return scopes.length === 0 ? null : scopes.join(" ");
+}
+
+/**
+ * The scope of the authorization request: the override when given (`--scope`), else the
+ * wanted scopes the server lists, else none (null: no `scope` parameter).
+ */
+export function requestedScope(metadata: ServerMetadata, override?: string): string | null {
+  if (override !== undefined) return parseScope(override);
+  const listed = metadata.scopes_supported;
+  if (listed === null) return null;
+  const scopes = WANTED_SCOPES.filter((scope) => listed.includes(scope));
+  return scopes.length === 0 ? null : scopes.join(" ");
 }
 
 /** The well-known documents tried, in order. */
@@ -154,6 +193,7 @@ export function parseMetadata(document: Record<string, unknown>, source: string)
     );
   }
   const revocation = document.revocation_endpoint;
+  const scopes = document.scopes_supported;
   return {
     source,
     issuer: typeof document.issuer === "string" && document.issuer !== "" ? document.issuer : null,
@@ -168,13 +208,25 @@ export function parseMetadata(document: Record<string, unknown>, source: string)
       : checkEndpoint(revocation, "revocation_endpoint", source),
     authorization_response_iss_parameter_supported:
       document.authorization_response_iss_parameter_supported === true,
+    scopes_supported: Array.isArray(scopes)
+      ? scopes.filter((scope): scope is string => typeof scope === "string")
+      : null,
   };
 }
 
-/** The URL the browser opens: the authorization request with PKCE and state. */
+/**
+ * The URL the browser opens: the authorization request with PKCE, state and the scope; with
+ * `offline_access`, also `prompt=consent`, without which OpenID providers drop that scope.
+ */
 export function authorizationUrl(
   metadata: ServerMetadata,
-  parameters: { clientId: string; redirectUri: string; challenge: string; state: string },
+  parameters: {
+    clientId: string;
+    redirectUri: string;
+    challenge: string;
+    state: string;
+    scope: string | null;
+  },
 ): string {
   const url = new URL(metadata.authorization_endpoint);
   url.searchParams.set("response_type", "code");
@@ -183,6 +235,13 @@ export function authorizationUrl(
   url.searchParams.set("code_challenge", parameters.challenge);
   url.searchParams.set("code_challenge_method", "S256");
   url.searchParams.set("state", parameters.state);
+  if (parameters.scope !== null) {
+    url.searchParams.set("scope", parameters.scope);
+    // OpenID Connect Core 1.0 section 11: an OP ignores offline_access without prompt=consent.
+    if (parameters.scope.split(" ").includes("offline_access")) {
+      url.searchParams.set("prompt", "consent");
+    }
+  }
   return url.href;
 }
 

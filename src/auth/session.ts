@@ -1,12 +1,13 @@
 /**
  * The access token for a command: `CLOUDSIGNAL_TOKEN` when set, else the current stored
- * session of the chosen API URL, refreshed silently (under the credentials lock) when it
- * has less than a minute left. The API client calls `getAccessToken` (or uses
+ * session of the chosen API URL (`context.apiUrl`, which the front end resolved to the current
+ * session's), refreshed silently (under the credentials lock) when it has less than a minute
+ * left. The API client calls `getAccessToken` (or uses
  * `authorizedRequest`) before every request.
  */
 
 import { AuthError, OperationError, UnavailableError, UsageError } from "../core/errors.ts";
-import { debugLog, type OperationContext } from "../core/context.ts";
+import { debugLog, DEFAULT_API_URL, type OperationContext } from "../core/context.ts";
 import {
   hostOf,
   type HttpContext,
@@ -25,7 +26,7 @@ import {
   updateCredentials,
   withSession,
 } from "./credentials.ts";
-import { checkApiUrl, OAuthError, refreshTokens } from "./oauth.ts";
+import { checkApiUrl, DEFAULT_CLIENT_ID, OAuthError, refreshTokens } from "./oauth.ts";
 import { printable } from "../core/printable.ts";
 
 /** The environment variable that supplies an access token for CI and scripts. */
@@ -40,12 +41,29 @@ export const REFRESH_MARGIN_SECONDS = 60;
  */
 const ADOPT_MARGIN_SECONDS = 10;
 
-/** The documented message when the session is over. */
+/** The documented message when the session of the default API is over. */
 export const SESSION_EXPIRED_MESSAGE = "Session expired. Run `cloudsignal login` again.";
 
-/** `Error: Session expired. Run \`cloudsignal login\` again.` (exit 4). */
-export function sessionExpired(): AuthError {
-  return new AuthError(SESSION_EXPIRED_MESSAGE, undefined, "session_expired");
+/**
+ * The command that logs in to `apiUrl` again: `cloudsignal login`, with `--api-url` when it
+ * is not the default API and `--client-id` when the session used another client.
+ */
+export function loginCommand(apiUrl: string, clientId: string = DEFAULT_CLIENT_ID): string {
+  const apiFlag = apiUrl === DEFAULT_API_URL ? "" : ` --api-url ${apiUrl}`;
+  const clientFlag = clientId === DEFAULT_CLIENT_ID ? "" : ` --client-id ${clientId}`;
+  return `cloudsignal login${apiFlag}${clientFlag}`;
+}
+
+/**
+ * "Session expired. Run `cloudsignal login` again." (exit 4), naming `--api-url` (and
+ * `--client-id`) when they are not the defaults, so the command can be run as printed.
+ */
+export function sessionExpired(apiUrl: string = DEFAULT_API_URL, clientId?: string): AuthError {
+  return new AuthError(
+    `Session expired. Run \`${loginCommand(apiUrl, clientId)}\` again.`,
+    undefined,
+    "session_expired",
+  );
 }
 
 /** What `getAccessToken` returns. */
@@ -115,18 +133,24 @@ function refreshTokenExpired(session: StoredSession): boolean {
     Date.parse(session.refresh_token_expires_at) <= Date.now();
 }
 
-function notLoggedIn(context: OperationContext, sessions: StoredSession[]): AuthError {
-  const others = [...new Set(sessions.map((session) => session.api_url))];
-  const flag = context.apiUrlExplicit ? ` --api-url ${context.apiUrl}` : "";
-  let hint: string | undefined;
-  if (others.length > 0) {
-    hint = `There are sessions for ${others.join(", ")}; choose one with --api-url.`;
-  }
+function notLoggedIn(apiUrl: string, sessions: StoredSession[]): AuthError {
+  const elsewhere = apiUrl === DEFAULT_API_URL ? "" : ` to ${apiUrl}`;
   return new AuthError(
-    `Not logged in${context.apiUrlExplicit ? ` to ${context.apiUrl}` : ""}. ` +
-      `Run \`cloudsignal login${flag}\` first (or set ${TOKEN_ENV}).`,
-    hint,
+    `Not logged in${elsewhere}. Run \`${loginCommand(apiUrl)}\` first (or set ${TOKEN_ENV}).`,
+    sessions.length === 0 ? undefined : storedSessionsHint(sessions),
   );
+}
+
+/** Lists stored sessions and how to use one: the hint when the API URL in use has none. */
+export function storedSessionsHint(sessions: StoredSession[]): string {
+  const lines = sessions.map((session) =>
+    `  ${session.api_url}  ${session.organization.name} (${session.organization.id})  ${session.user.email}`
+  );
+  return [
+    `Stored sessions:`,
+    ...lines,
+    "Use one with `cloudsignal auth switch` (see `cloudsignal auth status`).",
+  ].join("\n");
 }
 
 function fromSession(session: StoredSession, location: CredentialsLocation): AccessToken {
@@ -151,10 +175,12 @@ function fromSession(session: StoredSession, location: CredentialsLocation): Acc
  *   unsafe credentials file → `OperationError` (exit 1) saying how to fix it.
  * - When the access token has under 60 s left (or `rejectedToken` equals it), refreshes
  *   under the exclusive lock: re-reads the file after taking it, and uses a token another
- *   process stored in the meantime instead of refreshing again. A refused refresh
- *   (`invalid_grant`, `invalid_client`, `unauthorized_client`) or a session without refresh
- *   token → `AuthError` "Session expired. Run `cloudsignal login` again.". Network trouble
- *   or a 5xx → `UnavailableError` (exit 5); the stored session is left as it was.
+ *   process stored in the meantime instead of refreshing again. A session without refresh
+ *   token uses its access token until it expires. A refused refresh (`invalid_grant`,
+ *   `invalid_client`, `unauthorized_client`) or an expired session without refresh token →
+ *   `AuthError` (`session_expired`) "Session expired. Run `cloudsignal login` again.", naming
+ *   `--api-url` for another API (`sessionExpired`). Network trouble or a 5xx →
+ *   `UnavailableError` (exit 5); the stored session is left as it was.
  * - The result never appears in any output; callers must not print it either.
  */
 export async function getAccessToken(
@@ -178,15 +204,29 @@ export async function getAccessToken(
       expiresAt: jwtExpiry(envToken),
     };
   }
-  const location = credentialsLocation(context.home);
-  const file = await readCredentials(location);
+  const file = await readCredentials(credentialsLocation(context.home));
   const session = file ? currentSession(file, context.apiUrl) : null;
-  if (!file || !session) throw notLoggedIn(context, file?.sessions ?? []);
+  if (!file || !session) throw notLoggedIn(context.apiUrl, file?.sessions ?? []);
+  return await storedAccessToken(context, session, options);
+}
+
+/**
+ * The access token of one stored session, refreshed when needed exactly as `getAccessToken`
+ * does (it also checks sessions that are not the current one). A session without a refresh
+ * token is used until its access token expires, then it is "Session expired".
+ */
+export async function storedAccessToken(
+  context: OperationContext,
+  session: StoredSession,
+  options: GetAccessTokenOptions = {},
+): Promise<AccessToken> {
+  const location = credentialsLocation(context.home);
+  const left = secondsLeft(session);
   const rejected = options.rejectedToken;
-  if (rejected === undefined && secondsLeft(session) >= REFRESH_MARGIN_SECONDS) {
-    return fromSession(session, location);
-  }
-  if (rejected !== undefined && session.access_token !== rejected && secondsLeft(session) > 0) {
+  if (rejected === undefined) {
+    if (left >= REFRESH_MARGIN_SECONDS) return fromSession(session, location);
+    if (session.refresh_token === null && left > 0) return fromSession(session, location);
+  } else if (session.access_token !== rejected && left > 0) {
     return fromSession(session, location);
   }
   return await refreshSession(context, location, session, rejected);
@@ -201,14 +241,16 @@ async function refreshSession(
   debugLog(context, "access token expires soon; refreshing the session");
   const session = await updateCredentials(location, async (file) => {
     const latest = findSession(file, seen.api_url, seen.organization.id);
-    if (!latest) throw notLoggedIn(context, file.sessions);
+    if (!latest) throw notLoggedIn(seen.api_url, file.sessions);
     const changed = latest.access_token !== seen.access_token &&
       latest.access_token !== rejected;
     if (changed && secondsLeft(latest) >= ADOPT_MARGIN_SECONDS) {
       debugLog(context, "another cloudsignal process refreshed the session; using its token");
       return { result: latest };
     }
-    if (!latest.refresh_token || refreshTokenExpired(latest)) throw sessionExpired();
+    if (!latest.refresh_token || refreshTokenExpired(latest)) {
+      throw sessionExpired(latest.api_url, latest.client_id);
+    }
     let tokens;
     try {
       tokens = await refreshTokens(context, {
@@ -221,7 +263,7 @@ async function refreshSession(
         error instanceof OAuthError &&
         ["invalid_grant", "invalid_client", "unauthorized_client"].includes(error.oauthCode)
       ) {
-        throw sessionExpired();
+        throw sessionExpired(latest.api_url, latest.client_id);
       }
       throw error;
     }
@@ -272,18 +314,25 @@ export async function authorizedRequest(
   if (response.status !== 401) return { response, access };
   access = await getAccessToken(context, { rejectedToken: access.token });
   response = await send(access.token);
-  if (response.status === 401) throw sessionExpired();
+  if (response.status === 401) {
+    throw sessionExpired(access.session?.api_url ?? context.apiUrl, access.session?.client_id);
+  }
   return { response, access };
 }
 
 /** `GET /v2/me`: who the token belongs to. */
 export interface Me {
   user_id: string;
+  /** The MQTT username without `@<short_id>`; null when the server does not say. */
+  username: string | null;
   email: string;
   organization: SessionOrganization;
 }
 
-/** Checks a `/v2/me` body; `OperationError` naming the field when it does not match. */
+/**
+ * Checks a `/v2/me` body; `UnavailableError` (the server answered something unusable)
+ * naming the field when it does not match.
+ */
 export function parseMe(body: unknown, source: string): Me {
   const object = (value: unknown) =>
     typeof value === "object" && value !== null && !Array.isArray(value)
@@ -292,18 +341,24 @@ export function parseMe(body: unknown, source: string): Me {
   const root = object(body);
   const organization = object(root?.organization);
   const text = (value: unknown, where: string): string => {
-    if (typeof value !== "string" || value === "") {
-      throw new OperationError(`${source} answered without ${where} (expected a non-empty string)`);
+    const clean = typeof value === "string" ? printable(value) : "";
+    if (clean === "") {
+      throw new UnavailableError(
+        `${source} answered without ${where} (expected a non-empty string)`,
+        "Is the API URL right (--api-url / CLOUDSIGNAL_API_URL)?",
+      );
     }
-    return value;
+    return clean;
   };
+  const username = typeof root?.username === "string" ? printable(root.username) : "";
   return {
     user_id: text(root?.user_id, "user_id"),
-    email: printable(text(root?.email, "email")),
+    username: username === "" ? null : username,
+    email: text(root?.email, "email"),
     organization: {
       id: text(organization?.id, "organization.id"),
       short_id: text(organization?.short_id, "organization.short_id"),
-      name: printable(text(organization?.name, "organization.name")),
+      name: text(organization?.name, "organization.name"),
     },
   };
 }

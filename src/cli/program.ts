@@ -39,7 +39,8 @@ export function createProgram() {
     )
     .version(versionText(), "-V, --version", "print the version and commit")
     .addOption(
-      new Option("--api-url <url>", "API base URL").default(undefined, DEFAULT_API_URL)
+      new Option("--api-url <url>", "API base URL")
+        .default(undefined, `the current session's, else ${DEFAULT_API_URL}`)
         .env("CLOUDSIGNAL_API_URL"),
     )
     .option("--debug", "log each HTTP request (method, URL, status, time; credentials redacted)")
@@ -62,7 +63,7 @@ export function createProgram() {
     )
     .addHelpText(
       "after",
-      `\n${EXIT_CODE_HELP}\n\nEnvironment: CLOUDSIGNAL_API_URL, CLOUDSIGNAL_TOKEN, CLOUDSIGNAL_HOME,\nCLOUDSIGNAL_CLIENT_ID, CLOUDSIGNAL_TIMEOUT (seconds), CLOUDSIGNAL_DEBUG=1, NO_COLOR.`,
+      `\n${EXIT_CODE_HELP}\n\nEnvironment: CLOUDSIGNAL_API_URL, CLOUDSIGNAL_TOKEN, CLOUDSIGNAL_HOME,\nCLOUDSIGNAL_CLIENT_ID, CLOUDSIGNAL_SCOPE, CLOUDSIGNAL_TIMEOUT (seconds), CLOUDSIGNAL_DEBUG=1, NO_COLOR.`,
     );
 }
 
@@ -83,19 +84,40 @@ function homeDirectory(io: Io): string {
   return home;
 }
 
-/** The operation context of a terminal: diagnostics dimmed on stderr, a spinner for slow steps. */
+/** Finds the API URL to use when neither flag nor environment names one; null: the default. */
+export type ApiUrlResolver = (
+  home: string,
+  env: (name: string) => string | undefined,
+) => string | null;
+
+let defaultApiUrl: ApiUrlResolver = () => null;
+
+/** Sets how the API URL is chosen without `--api-url` (src/commands/auth.ts: the current session's). */
+export function resolveApiUrlWith(resolver: ApiUrlResolver): void {
+  defaultApiUrl = resolver;
+}
+
+/**
+ * The operation context of a terminal: diagnostics dimmed on stderr, a spinner for slow steps.
+ * Without an API URL, the resolver set by `resolveApiUrlWith` chooses one the first time it
+ * is read (so offline commands never look).
+ */
 export function cliContext(
   io: Io,
   options: { apiUrl?: string; debug?: boolean; signal?: AbortSignal; home?: string },
 ): CliContext {
-  const apiUrl = (options.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, "");
+  const home = options.home ?? homeDirectory(io);
+  const env = (name: string) => io.env(name);
+  let apiUrl = options.apiUrl?.replace(/\/+$/, "");
   return {
     io,
-    apiUrl,
+    get apiUrl() {
+      return apiUrl ??= (defaultApiUrl(home, env) ?? DEFAULT_API_URL).replace(/\/+$/, "");
+    },
     apiUrlExplicit: options.apiUrl !== undefined,
     debug: options.debug === true || debugFromEnv(io.env("CLOUDSIGNAL_DEBUG")),
-    home: options.home ?? homeDirectory(io),
-    env: (name) => io.env(name),
+    home,
+    env,
     // On a terminal a spinner may be drawn on the current line: clear it first.
     log: (line) => io.err(`${io.stderrIsTerminal ? "\r\u001b[2K" : ""}${io.errStyle.dim(line)}\n`),
     progress: (label, work) => withProgress(io, label, work),

@@ -23,7 +23,10 @@ export interface McpOptions extends ServerOptions {
 /** The server's context: the command's API URL, home and environment; no terminal. */
 export function serverRuntime(command: OperationContext): ToolRuntime {
   const context: OperationContext = {
-    apiUrl: command.apiUrl,
+    // Read when a tool first needs it: the current session's API URL, unless one was given.
+    get apiUrl() {
+      return command.apiUrl;
+    },
     apiUrlExplicit: command.apiUrlExplicit,
     home: command.home,
     debug: command.debug,

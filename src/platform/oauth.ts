@@ -2,7 +2,8 @@
  * The OAuth 2.0 authorization server: RFC 8414 metadata, the login page (authorization
  * code flow with PKCE S256 only, loopback redirect URIs only), the token endpoint
  * (authorization_code and refresh_token grants, refresh rotation with reuse detection) and
- * RFC 7009 revocation.
+ * RFC 7009 revocation. Scopes work as at the big providers: a refresh token only with
+ * `offline_access`, and the granted scope in every token response.
  */
 
 import type { AuthorizationServerMetadata, TokenResponse } from "../api/openapi_types.ts";
@@ -18,12 +19,31 @@ import {
   verifyPassword,
 } from "./crypto.ts";
 import { escapeHtml, HttpError, json, readBody, type Router } from "./http.ts";
-import type { PlatformStore, TokenLifetimes, UserRecord } from "./store.ts";
+import type { PlatformStore, SessionTokens, TokenLifetimes, UserRecord } from "./store.ts";
 
 /** Registered OAuth clients (all public: PKCE instead of a secret). */
 export const CLIENTS: Record<string, { name: string }> = {
   "cloudsignal-cli": { name: "CloudSignal CLI" },
 };
+
+/** The scopes this server grants (`scopes_supported`). */
+export const SCOPES_SUPPORTED = ["openid", "offline_access"] as const;
+
+/** The scope that makes the token response carry a refresh token. */
+export const OFFLINE_ACCESS = "offline_access";
+
+/**
+ * A requested `scope` checked against `SCOPES_SUPPORTED`: the granted scope (null when none
+ * was asked for) or the unknown scope.
+ */
+export function grantScope(requested: string | null): { scope: string | null } | {
+  unknown: string;
+} {
+  const scopes = [...new Set((requested ?? "").split(" ").filter((scope) => scope !== ""))];
+  const unknown = scopes.find((scope) => !(SCOPES_SUPPORTED as readonly string[]).includes(scope));
+  if (unknown !== undefined) return { unknown };
+  return { scope: scopes.length === 0 ? null : scopes.join(" ") };
+}
 
 const CSRF_COOKIE = "cloudsignal_csrf";
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -76,7 +96,7 @@ function readAuthorizationRequest(params: URLSearchParams): AuthorizationRequest
 }
 
 type Checked =
-  | { ok: true; redirect: URL }
+  | { ok: true; redirect: URL; scope: string | null }
   | { ok: false; page: string }
   | { ok: false; redirect: URL; error: string; description: string };
 
@@ -117,7 +137,14 @@ function checkAuthorizationRequest(request: AuthorizationRequest): Checked {
   if (!CHALLENGE.test(request.code_challenge)) {
     return fail("invalid_request", "code_challenge must be 43 base64url characters");
   }
-  return { ok: true, redirect };
+  const granted = grantScope(request.scope);
+  if ("unknown" in granted) {
+    return fail(
+      "invalid_scope",
+      `unknown scope "${granted.unknown}" (this server grants ${SCOPES_SUPPORTED.join(", ")})`,
+    );
+  }
+  return { ok: true, redirect, scope: granted.scope };
 }
 
 function redirectTo(url: URL, params: Record<string, string | null>, issuer: string): Response {
@@ -278,7 +305,7 @@ export async function addOAuthRoutes(router: Router, options: OAuthOptions): Pro
       code_challenge_methods_supported: ["S256"],
       token_endpoint_auth_methods_supported: ["none"],
       revocation_endpoint_auth_methods_supported: ["none"],
-      scopes_supported: [],
+      scopes_supported: [...SCOPES_SUPPORTED],
       service_documentation: "https://github.com/cloudsignal/cli/blob/main/docs/platform.md",
     };
   };
@@ -385,6 +412,7 @@ export async function addOAuthRoutes(router: Router, options: OAuthOptions): Pro
       redirect_uri: authorization.redirect_uri,
       code_challenge: authorization.code_challenge,
       ttlSeconds: options.authCodeTtlSeconds,
+      scope: checked.scope,
     });
     log(`[oauth] login ok for ${user.email}; code issued to ${checked.redirect.origin}`);
     return redirectTo(checked.redirect, { code, state: authorization.state }, options.issuer());
@@ -414,18 +442,16 @@ export async function addOAuthRoutes(router: Router, options: OAuthOptions): Pro
     );
   });
 
-  const tokenResponse = (pair: {
-    access_token: string;
-    refresh_token: string;
-    expires_in: number;
-    refresh_expires_in: number;
-  }): Response => {
+  const tokenResponse = (tokens: SessionTokens): Response => {
     const body: TokenResponse = {
-      access_token: pair.access_token,
+      access_token: tokens.access_token,
       token_type: "Bearer",
-      expires_in: pair.expires_in,
-      refresh_token: pair.refresh_token,
-      refresh_token_expires_in: pair.refresh_expires_in,
+      expires_in: tokens.expires_in,
+      ...(tokens.refresh_token === null ? {} : {
+        refresh_token: tokens.refresh_token,
+        refresh_token_expires_in: tokens.refresh_expires_in ?? undefined,
+      }),
+      ...(tokens.scope === null ? {} : { scope: tokens.scope }),
     };
     return json(body, 200, { pragma: "no-cache" });
   };
@@ -470,16 +496,28 @@ export async function addOAuthRoutes(router: Router, options: OAuthOptions): Pro
     }
     const user = store.user(redeemed.user_id);
     if (!user) return oauthError(400, "invalid_grant", "the user no longer exists");
-    const pair = await store.createSession(user.id, clientId, options.lifetimes);
-    redeemed.attach(pair.session_id);
-    log(`[oauth] tokens issued to ${user.email} (new session)`);
-    return tokenResponse(pair);
+    const offline = (redeemed.scope ?? "").split(" ").includes(OFFLINE_ACCESS);
+    const tokens = await store.startSession(user.id, clientId, options.lifetimes, {
+      scope: redeemed.scope,
+      offline,
+    });
+    redeemed.attach(tokens.session_id);
+    log(
+      `[oauth] tokens issued to ${user.email} (new session; scope ${redeemed.scope ?? "none"}${
+        offline ? "" : ", no refresh token without offline_access"
+      })`,
+    );
+    return tokenResponse(tokens);
   };
 
   const refreshGrant = async (form: URLSearchParams, clientId: string): Promise<Response> => {
     const token = form.get("refresh_token") ?? "";
     if (token === "") return oauthError(400, "invalid_request", "refresh_token is required");
-    const outcome = await store.refresh(token, clientId, options.lifetimes);
+    const narrower = grantScope(form.get("scope"));
+    if ("unknown" in narrower) {
+      return oauthError(400, "invalid_scope", `unknown scope "${narrower.unknown}"`);
+    }
+    const outcome = await store.refresh(token, clientId, options.lifetimes, narrower.scope);
     if (!outcome.ok) {
       const why = {
         unknown: "unknown refresh token",
@@ -487,9 +525,11 @@ export async function addOAuthRoutes(router: Router, options: OAuthOptions): Pro
         expired: "the refresh token expired",
         revoked: "the session was revoked",
         client_mismatch: "the refresh token was issued to another client",
+        scope_not_granted: "the scope asked for is more than this session was granted",
       }[outcome.reason];
       log(`[oauth] refresh refused: ${why}`);
-      return oauthError(400, "invalid_grant", why);
+      const code = outcome.reason === "scope_not_granted" ? "invalid_scope" : "invalid_grant";
+      return oauthError(400, code, why);
     }
     log(`[oauth] tokens refreshed (session ${outcome.tokens.session_id.slice(0, 8)})`);
     return tokenResponse(outcome.tokens);

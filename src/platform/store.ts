@@ -22,7 +22,7 @@ import { type PolicyState, policyState } from "./policy_info.ts";
 import { DEFAULT_POLICY } from "./default_policy.ts";
 
 /** The schema version this code writes; older files are migrated on open. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** The database file's name inside the data directory. */
 export const DATABASE_FILE = "platform.sqlite3";
@@ -90,6 +90,11 @@ const MIGRATIONS: string[] = [
     session_id TEXT REFERENCES sessions(id) ON DELETE SET NULL
   ) WITHOUT ROWID;
   `,
+  // 2: the scope granted at the authorization request, kept by its code and its session.
+  `
+  ALTER TABLE auth_codes ADD COLUMN scope TEXT;
+  ALTER TABLE sessions ADD COLUMN scope TEXT;
+  `,
 ];
 
 /** An organization. */
@@ -131,6 +136,19 @@ export interface TokenPair {
   refresh_expires_in: number;
 }
 
+/** The tokens a login or refresh issues; no refresh token without offline access. */
+export interface SessionTokens {
+  session_id: string;
+  access_token: string;
+  refresh_token: string | null;
+  /** Seconds. */
+  expires_in: number;
+  /** Seconds, when there is a refresh token. */
+  refresh_expires_in: number | null;
+  /** The scope granted (null when none was asked for). */
+  scope: string | null;
+}
+
 /** Token lifetimes in seconds. */
 export interface TokenLifetimes {
   accessTtlSeconds: number;
@@ -153,6 +171,8 @@ export type CodeRedemption =
     client_id: string;
     redirect_uri: string;
     code_challenge: string;
+    /** The scope granted at the authorization request. */
+    scope: string | null;
     /** Marks which session the code created (for revoking on reuse). */
     attach(sessionId: string): void;
   }
@@ -160,8 +180,11 @@ export type CodeRedemption =
 
 /** The outcome of a refresh grant. */
 export type RefreshOutcome =
-  | { ok: true; tokens: TokenPair; user_id: string }
-  | { ok: false; reason: "unknown" | "reused" | "expired" | "revoked" | "client_mismatch" };
+  | { ok: true; tokens: TokenPair & { scope: string | null }; user_id: string }
+  | {
+    ok: false;
+    reason: "unknown" | "reused" | "expired" | "revoked" | "client_mismatch" | "scope_not_granted";
+  };
 
 /** What changed, for listeners (the broker re-decides subscriptions, disconnects revoked sessions). */
 export type StoreChange =
@@ -678,17 +701,20 @@ export class PlatformStore {
     redirect_uri: string;
     code_challenge: string;
     ttlSeconds: number;
+    /** The scope granted (null: none asked for). */
+    scope?: string | null;
   }): Promise<string> {
     const code = randomToken(32);
     this.#run(
       "INSERT INTO auth_codes (hash, user_id, client_id, redirect_uri, code_challenge, " +
-        "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "expires_at, scope) VALUES (?, ?, ?, ?, ?, ?, ?)",
       await digest(code),
       input.user_id,
       input.client_id,
       input.redirect_uri,
       input.code_challenge,
       Date.now() + input.ttlSeconds * 1000,
+      input.scope ?? null,
     );
     return code;
   }
@@ -720,6 +746,7 @@ export class PlatformStore {
         client_id: String(row.client_id),
         redirect_uri: String(row.redirect_uri),
         code_challenge: String(row.code_challenge),
+        scope: row.scope === null ? null : String(row.scope),
         attach: (sessionId: string) =>
           void this.#run("UPDATE auth_codes SET session_id = ? WHERE hash = ?", sessionId, hash),
       };
@@ -750,49 +777,81 @@ export class PlatformStore {
     sessionId: string,
     tokens: NewTokens,
     now: number,
+    refresh = true,
   ): void {
     const insert = "INSERT INTO tokens (hash, session_id, kind, created_at, expires_at) " +
       "VALUES (?, ?, ?, ?, ?)";
     this.#run(insert, tokens.accessHash, sessionId, "access", now, tokens.accessExpires);
-    this.#run(insert, tokens.refreshHash, sessionId, "refresh", now, tokens.refreshExpires);
+    if (refresh) {
+      this.#run(insert, tokens.refreshHash, sessionId, "refresh", now, tokens.refreshExpires);
+    }
   }
 
-  /** Starts a session for a user (what a successful login does) and returns its tokens. */
+  /** Starts a session for a user with a refresh token (offline access) and returns its tokens. */
   async createSession(
     userId: string,
     clientId: string,
     lifetimes: TokenLifetimes,
   ): Promise<TokenPair> {
+    const tokens = await this.startSession(userId, clientId, lifetimes, {
+      scope: null,
+      offline: true,
+    });
+    return {
+      ...tokens,
+      refresh_token: tokens.refresh_token!,
+      refresh_expires_in: tokens.refresh_expires_in!,
+    };
+  }
+
+  /**
+   * Starts a session for a user (what a successful login does) and returns its tokens: a
+   * refresh token only with `offline` access. The granted scope is kept with the session.
+   */
+  async startSession(
+    userId: string,
+    clientId: string,
+    lifetimes: TokenLifetimes,
+    grant: { scope: string | null; offline: boolean },
+  ): Promise<SessionTokens> {
     const now = Date.now();
     const sessionId = crypto.randomUUID();
     const tokens = await this.#newTokens(sessionId, lifetimes, now);
     this.#transaction(() => {
       this.#run(
-        "INSERT INTO sessions (id, user_id, client_id, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO sessions (id, user_id, client_id, created_at, scope) VALUES (?, ?, ?, ?, ?)",
         sessionId,
         userId,
         clientId,
         now,
+        grant.scope,
       );
-      this.#insertTokens(sessionId, tokens, now);
+      this.#insertTokens(sessionId, tokens, now, grant.offline);
     });
-    return tokens.pair;
+    return {
+      ...tokens.pair,
+      refresh_token: grant.offline ? tokens.pair.refresh_token : null,
+      refresh_expires_in: grant.offline ? tokens.pair.refresh_expires_in : null,
+      scope: grant.scope,
+    };
   }
 
   /**
    * The refresh grant with rotation: the token is marked used and a new pair issued in the
-   * same session. A token used before revokes its session (reuse detection).
+   * same session. A token used before revokes its session (reuse detection). `narrower`, when
+   * given, must be within the session's scope (else nothing changes: `scope_not_granted`).
    */
   async refresh(
     refreshToken: string,
     clientId: string,
     lifetimes: TokenLifetimes,
+    narrower: string | null = null,
   ): Promise<RefreshOutcome> {
     const hash = await digest(refreshToken);
     const now = Date.now();
     const row = this.#get(
-      "SELECT t.session_id, t.expires_at, t.used_at, s.user_id, s.client_id, s.revoked_at " +
-        "FROM tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ? AND t.kind = 'refresh'",
+      "SELECT t.session_id, t.expires_at, t.used_at, s.user_id, s.client_id, s.revoked_at, " +
+        "s.scope FROM tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ? AND t.kind = 'refresh'",
       hash,
     );
     if (!row) return { ok: false, reason: "unknown" };
@@ -813,9 +872,15 @@ export class PlatformStore {
       }
       if (Number(row.expires_at) <= now) return { ok: false, reason: "expired" };
       if (String(row.client_id) !== clientId) return { ok: false, reason: "client_mismatch" };
+      const granted = row.scope === null ? [] : String(row.scope).split(" ");
+      const asked = narrower === null ? null : narrower.split(" ").filter((s) => s !== "");
+      if (asked?.some((scope) => !granted.includes(scope))) {
+        return { ok: false, reason: "scope_not_granted" };
+      }
       this.#run("UPDATE tokens SET used_at = ? WHERE hash = ?", now, hash);
       this.#insertTokens(sessionId, fresh, now);
-      return { ok: true, tokens: fresh.pair, user_id: String(row.user_id) };
+      const scope = asked ? asked.join(" ") : row.scope === null ? null : String(row.scope);
+      return { ok: true, tokens: { ...fresh.pair, scope }, user_id: String(row.user_id) };
     });
     if (revokedNow) this.#emit({ kind: "session_revoked", session_id: sessionId });
     return outcome;

@@ -21,7 +21,7 @@ Deno.test("Token expires: in N minutes, rounded; singular; under a minute; unkno
   assert.equal(expiryText(null, now), "unknown");
 });
 
-Deno.test("whoami prints exactly the three documented lines on stdout", async () => {
+Deno.test("whoami: the three documented lines exactly, then name, username and API URL", async () => {
   const t = await startTestPlatform();
   const dir = await tempDir();
   try {
@@ -29,9 +29,13 @@ Deno.test("whoami prints exactly the three documented lines on stdout", async ()
     const context = contextFor(dir.path, t.platform.apiUrl);
     assert.equal(await runWhoami(context, {}), 0);
     const io = context.io as ReturnType<typeof recordingIo>;
+    const { organization } = t.platform;
     assert.equal(
       io.stdout,
-      `Email: ada@example.com\nOrganization: ${t.platform.organization.id}\nToken expires: in 47 minutes\n`,
+      `Email: ada@example.com\nOrganization: ${organization.id}\nToken expires: in 47 minutes\n` +
+        `Organization name: ${organization.name}\n` +
+        `Username: ada (MQTT username ada@${organization.short_id})\n` +
+        `API URL: ${t.platform.apiUrl}\n`,
     );
   } finally {
     await t.close();
@@ -87,7 +91,12 @@ Deno.test("logout of one organization keeps the others and switches to one of th
     const io = context.io as ReturnType<typeof recordingIo>;
     assert.match(io.stderr, /Revoked the session/);
     assert.match(io.stderr, /Logged out bo@example\.com from organization Second/);
-    assert.match(io.stderr, /Now using ada@example\.com in organization/);
+    assert.match(
+      io.stderr,
+      new RegExp(
+        `Now current: Development \\(${platform.organization.id}\\) at .* as ada@example\\.com\\.`,
+      ),
+    );
     const file = await readCredentials(credentialsLocation(dir.path));
     assert.equal(file!.sessions.length, 1);
     assert.equal(file!.current[platform.apiUrl], platform.organization.id);

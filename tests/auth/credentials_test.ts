@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import {
   credentialsLocation,
+  currentApiUrlOf,
   currentSession,
   emptyCredentials,
+  parseCredentials,
   readCredentials,
   serializeCredentials,
   updateCredentials,
+  withCurrent,
   withoutSession,
   withSession,
 } from "../../src/auth/credentials.ts";
@@ -163,7 +166,9 @@ Deno.test("sessions are keyed by API URL and organization, one current per API U
   const other = sampleSession({ api_url: "https://api.cloudsignal.io" });
   let file = withSession(emptyCredentials(), a, true);
   file = withSession(file, other, true);
+  assert.equal(currentApiUrlOf(file), other.api_url, "the last login is the current session");
   file = withSession(file, b, true);
+  assert.equal(currentApiUrlOf(file), a.api_url);
   assert.equal(currentSession(file, a.api_url)?.organization.id, "org-b");
   assert.equal(currentSession(file, other.api_url)?.access_token, other.access_token);
   const again = sampleSession();
@@ -171,10 +176,48 @@ Deno.test("sessions are keyed by API URL and organization, one current per API U
   assert.equal(file.sessions.length, 3, "same key replaces");
   assert.equal(currentSession(file, a.api_url)?.organization.id, "org-b", "not made current");
   file = withoutSession(file, a.api_url, "org-b");
+  assert.equal(currentSession(file, a.api_url), null, "no other session is chosen unchecked");
+  assert.equal(currentApiUrlOf(file), a.api_url, "commands keep addressing the same API");
+  file = withCurrent(file, a.api_url, again.organization.id);
   assert.equal(currentSession(file, a.api_url)?.access_token, again.access_token);
   file = withoutSession(file, a.api_url, a.organization.id);
   assert.equal(currentSession(file, a.api_url), null);
   assert.deepEqual(Object.keys(file.current), [other.api_url]);
+});
+
+Deno.test("a file from before current_api_url: the default API, else the newest login", () => {
+  const old = (sessions: ReturnType<typeof sampleSession>[]) =>
+    parseCredentials(
+      JSON.stringify({
+        version: 1,
+        current: Object.fromEntries(sessions.map((s) => [s.api_url, s.organization.id])),
+        sessions,
+      }),
+      "credentials.json",
+    );
+  const local = sampleSession({ created_at: "2030-01-02T00:00:00.000Z" });
+  const other = sampleSession({
+    api_url: "http://127.0.0.1:5000",
+    created_at: "2030-01-01T00:00:00.000Z",
+  });
+  const production = sampleSession({
+    api_url: "https://api.cloudsignal.io",
+    created_at: "2029-01-01T00:00:00.000Z",
+  });
+  assert.equal(currentApiUrlOf(old([local, other])), local.api_url);
+  assert.equal(currentApiUrlOf(old([local, production])), production.api_url);
+  assert.equal(currentApiUrlOf(old([])), null);
+  const file = old([local]);
+  assert.equal(file.current_api_url, undefined);
+  assert.equal(file.sessions[0].user.username, "ada");
+  const withoutUsername = JSON.parse(serializeCredentials(file));
+  delete withoutUsername.sessions[0].user.username;
+  const parsed = parseCredentials(JSON.stringify(withoutUsername), "credentials.json");
+  assert.equal(parsed.sessions[0].user.username, null, "sessions stored before usernames");
+  assert.throws(
+    () => parseCredentials(JSON.stringify({ ...withoutUsername, current_api_url: 7 }), "c.json"),
+    /current_api_url: expected a non-empty string, found a number/,
+  );
 });
 
 Deno.test("the file is removed when the last session goes", async () => {

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
-import { discoverMetadata, parseMetadata } from "../../src/auth/oauth.ts";
-import { OperationError, UnavailableError } from "../../src/core/errors.ts";
+import {
+  authorizationUrl,
+  discoverMetadata,
+  parseMetadata,
+  parseScope,
+  requestedScope,
+} from "../../src/auth/oauth.ts";
+import { OperationError, UnavailableError, UsageError } from "../../src/core/errors.ts";
 import { testContext } from "../support/context.ts";
 
 /** A server that misbehaves in ways the platform cannot: answers per path, from a table. */
@@ -116,4 +122,39 @@ Deno.test("a server without PKCE S256 is refused", () => {
       }, "https://api.example/x"),
     /does not support PKCE with S256/,
   );
+});
+
+Deno.test("scopes: openid and offline_access when listed, none without a list; --scope overrides", () => {
+  const metadata = (scopes?: unknown) =>
+    parseMetadata({
+      authorization_endpoint: "https://auth.example/authorize",
+      token_endpoint: "https://auth.example/token",
+      ...(scopes === undefined ? {} : { scopes_supported: scopes }),
+    }, "https://api.example/x");
+  assert.equal(
+    requestedScope(metadata(["profile", "offline_access", "email", "openid"])),
+    "openid offline_access",
+  );
+  assert.equal(requestedScope(metadata(["openid", "email"])), "openid");
+  assert.equal(requestedScope(metadata(["email"])), null, "nothing wanted is listed");
+  assert.equal(requestedScope(metadata([])), null);
+  assert.equal(requestedScope(metadata()), null, "no list: no scope");
+  assert.equal(requestedScope(metadata("openid")), null, "not a list");
+  assert.equal(requestedScope(metadata(["openid"]), "read,write  read"), "read write");
+  assert.equal(requestedScope(metadata(["openid"]), "  "), null, "an empty override asks for none");
+  assert.throws(() => parseScope('openid "x'), UsageError);
+  assert.throws(() => parseScope("caf\u00e9"), /--scope: "café" is not a scope/);
+
+  const url = (scope: string | null) =>
+    new URL(authorizationUrl(metadata(), {
+      clientId: "cloudsignal-cli",
+      redirectUri: "http://127.0.0.1:1/callback",
+      challenge: "c".repeat(43),
+      state: "s",
+      scope,
+    })).searchParams;
+  assert.equal(url("openid offline_access").get("scope"), "openid offline_access");
+  assert.equal(url("openid offline_access").get("prompt"), "consent");
+  assert.equal(url("openid").get("prompt"), null);
+  assert.equal(url(null).has("scope"), false);
 });

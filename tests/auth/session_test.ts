@@ -5,7 +5,12 @@ import {
   updateCredentials,
   withSession,
 } from "../../src/auth/credentials.ts";
-import { getAccessToken, SESSION_EXPIRED_MESSAGE } from "../../src/auth/session.ts";
+import {
+  getAccessToken,
+  loginCommand,
+  SESSION_EXPIRED_MESSAGE,
+  sessionExpired,
+} from "../../src/auth/session.ts";
 import { AuthError, OperationError, UnavailableError, UsageError } from "../../src/core/errors.ts";
 import { testContext } from "../support/context.ts";
 import { tempDir } from "../support/cli.ts";
@@ -80,10 +85,30 @@ Deno.test("a revoked session fails closed with the documented message (exit 4)",
     );
     assert.ok(error instanceof AuthError);
     assert.equal(error.code, "session_expired");
-    assert.equal(error.message, SESSION_EXPIRED_MESSAGE);
-    assert.equal(SESSION_EXPIRED_MESSAGE, "Session expired. Run `cloudsignal login` again.");
+    assert.equal(
+      error.message,
+      `Session expired. Run \`cloudsignal login --api-url ${t.platform.apiUrl}\` again.`,
+    );
     assert.equal(await Deno.readTextFile(`${home}/credentials.json`), before);
   }));
+
+Deno.test("the documented message for the default API; --api-url and --client-id otherwise", () => {
+  assert.equal(SESSION_EXPIRED_MESSAGE, "Session expired. Run `cloudsignal login` again.");
+  assert.equal(sessionExpired().message, SESSION_EXPIRED_MESSAGE);
+  assert.equal(
+    sessionExpired("https://api.cloudsignal.io", "cloudsignal-cli").message,
+    SESSION_EXPIRED_MESSAGE,
+  );
+  assert.equal(
+    sessionExpired("http://127.0.0.1:8780").message,
+    "Session expired. Run `cloudsignal login --api-url http://127.0.0.1:8780` again.",
+  );
+  assert.equal(
+    sessionExpired("https://api.cloudsignal.io", "my-client").message,
+    "Session expired. Run `cloudsignal login --client-id my-client` again.",
+  );
+  assert.equal(loginCommand("https://api.cloudsignal.io"), "cloudsignal login");
+});
 
 Deno.test("a token the server rejected is refreshed once, even with time left", () =>
   withPlatform(async (t, home) => {
@@ -166,7 +191,8 @@ Deno.test("no session is exit 4 telling to run cloudsignal login, naming other A
     assert.ok(other instanceof OperationError);
     assert.equal(
       other.hint,
-      "There are sessions for https://api.cloudsignal.io; choose one with --api-url.",
+      "Stored sessions:\n  https://api.cloudsignal.io  Acme (0b8e7c1e-org)  ada@example.com\n" +
+        "Use one with `cloudsignal auth switch` (see `cloudsignal auth status`).",
     );
   } finally {
     await dir.cleanup();

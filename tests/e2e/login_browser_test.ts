@@ -16,6 +16,8 @@ import {
   startTestPlatform,
 } from "../auth/support/login_flow.ts";
 import { tempDir } from "../support/cli.ts";
+import { sampleSession } from "../auth/support/sessions.ts";
+import { credentialsLocation, updateCredentials, withSession } from "../../src/auth/credentials.ts";
 
 function callbackPort(loginUrl: string): number {
   const redirect = new URL(new URL(loginUrl).searchParams.get("redirect_uri")!);
@@ -101,7 +103,10 @@ Deno.test("login in Chromium → 0600 credentials, whoami shows the seeded user,
     assert.match(
       whoami.stdout,
       new RegExp(
-        `^Email: ada@example\\.com\\nOrganization: ${platform.organization.id}\\nToken expires: in (59|60) minutes\\n$`,
+        `^Email: ada@example\\.com\\nOrganization: ${platform.organization.id}\\nToken expires: in (59|60) minutes\\n` +
+          `Organization name: ${platform.organization.name}\\n` +
+          `Username: ada \\(MQTT username ada@${platform.organization.short_id}\\)\\n` +
+          `API URL: ${platform.apiUrl}\\n$`,
       ),
     );
     assert.match(whoami.stderr, new RegExp(`\\(session from ${file}\\)`));
@@ -297,7 +302,10 @@ Deno.test("no sign-in in time: Login timed out, non-zero exit, callback closed, 
     assert.match(result.stderr, /Waiting for the browser sign-in \(times out in 1 second\)…/);
     assert.match(
       result.stderr,
-      /\nError: Login timed out\nNo sign-in arrived within 1 second\. Run `cloudsignal login` to try again\.\n$/,
+      new RegExp(
+        "\nError: Login timed out\nNo sign-in arrived within 1 second\\. " +
+          `Run \`cloudsignal login --api-url ${t.platform.apiUrl}\` to try again\\.\n$`,
+      ),
     );
     assert.equal(await refused("127.0.0.1", port), true);
     await assert.rejects(Deno.stat(`${home.path}/credentials.json`), Deno.errors.NotFound);
@@ -402,7 +410,7 @@ Deno.test("CLOUDSIGNAL_TOKEN: whoami uses it and never writes; login refuses; lo
     assert.equal(whoami.code, 0, whoami.stderr);
     assert.match(
       whoami.stdout,
-      /^Email: ada@example\.com\nOrganization: .+\nToken expires: unknown\n$/,
+      /^Email: ada@example\.com\nOrganization: .+\nToken expires: unknown\nOrganization name: /,
     );
     assert.match(whoami.stderr, /\(session from CLOUDSIGNAL_TOKEN\)/);
     const json = await spawnCli(["whoami", "--json"], env).result();
@@ -437,7 +445,7 @@ Deno.test("CLOUDSIGNAL_TOKEN: whoami uses it and never writes; login refuses; lo
   }
 });
 
-Deno.test("a session that is over fails closed: the documented message, exit 4", async () => {
+Deno.test("a session that is over fails closed: the message names --api-url, exit 4", async () => {
   const t = await startTestPlatform();
   const home = await tempDir();
   try {
@@ -445,10 +453,42 @@ Deno.test("a session that is over fails closed: the documented message, exit 4",
     await t.platform.store.revokeToken(session.refresh_token!);
     const result = await spawnCli(["whoami"], cliEnv(home.path, t.platform.apiUrl)).result();
     assert.equal(result.code, 4);
-    assert.equal(result.stderr, "Error: Session expired. Run `cloudsignal login` again.\n");
+    assert.equal(
+      result.stderr,
+      `Error: Session expired. Run \`cloudsignal login --api-url ${t.platform.apiUrl}\` again.\n`,
+    );
     assert.equal(result.stdout, "");
   } finally {
     await t.close();
+    await home.cleanup();
+  }
+});
+
+Deno.test("the default API's session is over: exactly the documented line, exit 4", async () => {
+  const home = await tempDir();
+  try {
+    // No refresh token and an expired access token: decided without asking the server.
+    await updateCredentials(credentialsLocation(home.path), (file) => ({
+      write: withSession(
+        file,
+        sampleSession({
+          api_url: "https://api.cloudsignal.io",
+          refresh_token: null,
+          access_token_expires_at: new Date(Date.now() - 1000).toISOString(),
+        }),
+        true,
+      ),
+      result: 0,
+    }));
+    const env = cliEnv(home.path, "https://api.cloudsignal.io");
+    delete env.CLOUDSIGNAL_API_URL;
+    for (const args of [["whoami"], ["acl", "get"], ["auth", "token"]]) {
+      const result = await spawnCli(args, env).result();
+      assert.equal(result.code, 4);
+      assert.equal(result.stderr, "Error: Session expired. Run `cloudsignal login` again.\n");
+      assert.equal(result.stdout, "");
+    }
+  } finally {
     await home.cleanup();
   }
 });

@@ -58,7 +58,10 @@ Deno.test("a CLI killed during a refresh leaves old or new credentials, never br
       // session (the documented fail-closed path); start a fresh one for the next round.
       const check = await spawnCli(["whoami"], env).result();
       if (check.code === 4) {
-        assert.match(check.stderr, /Session expired\. Run `cloudsignal login` again\./);
+        assert.match(
+          check.stderr,
+          /Session expired\. Run `cloudsignal login --api-url \S+` again\./,
+        );
         await seedSession(platform, home.path, -5);
       } else {
         assert.equal(check.code, 0, check.stderr);

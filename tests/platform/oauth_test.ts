@@ -1,7 +1,7 @@
 /**
  * The OAuth server with a plain HTTP client: metadata, the login form (CSRF, wrong
- * password, throttling), PKCE and every token error, refresh rotation with reuse detection,
- * expiry, and RFC 7009 revocation.
+ * password, throttling), PKCE and every token error, scopes (a refresh token only with
+ * offline_access), refresh rotation with reuse detection, expiry, and RFC 7009 revocation.
  */
 
 import assert from "node:assert/strict";
@@ -67,7 +67,86 @@ Deno.test("RFC 8414 metadata, also at openid-configuration", async () => {
       assert.equal(result.body.token_endpoint, `${platform.apiUrl}/oauth/token`);
       assert.equal(result.body.revocation_endpoint, `${platform.apiUrl}/oauth/revoke`);
       assert.deepEqual(result.body.code_challenge_methods_supported, ["S256"]);
+      assert.deepEqual(result.body.scopes_supported, ["openid", "offline_access"]);
     }
+  });
+});
+
+/** Signs in asking for `scope` (null: no scope parameter) and redeems the code. */
+async function tokensFor(apiUrl: string, scope: string | null) {
+  const { code, verifier, redirectUri } = await authorize(apiUrl, { scope });
+  return await exchange(apiUrl, {
+    grant_type: "authorization_code",
+    code,
+    code_verifier: verifier,
+    redirect_uri: redirectUri,
+  });
+}
+
+Deno.test("scopes: a refresh token only with offline_access; the granted scope is returned", async () => {
+  await withPlatform(async ({ platform, logs }) => {
+    const offline = await tokensFor(platform.apiUrl, "offline_access openid offline_access");
+    assert.equal(offline.status, 200);
+    assertSchema("TokenResponse", offline.body);
+    assert.equal(offline.body.scope, "offline_access openid", "granted, without duplicates");
+    assert.equal(typeof offline.body.refresh_token, "string");
+    const refreshed = await exchange(platform.apiUrl, {
+      grant_type: "refresh_token",
+      refresh_token: String(offline.body.refresh_token),
+    });
+    assert.equal(refreshed.status, 200);
+    assert.equal(refreshed.body.scope, "offline_access openid", "a refresh keeps the scope");
+
+    for (const scope of ["openid", null]) {
+      const online = await tokensFor(platform.apiUrl, scope);
+      assert.equal(online.status, 200, JSON.stringify(online.body));
+      assertSchema("TokenResponse", online.body);
+      assert.equal(online.body.refresh_token, undefined, `no refresh token for scope ${scope}`);
+      assert.equal(online.body.refresh_token_expires_in, undefined);
+      assert.equal(online.body.scope, scope ?? undefined);
+      const me = await api(platform.apiUrl, String(online.body.access_token), "GET", "/v2/me");
+      assert.equal(me.status, 200, "the access token works all the same");
+    }
+    assert.ok(logs.some((line) => /no refresh token without offline_access/.test(line)));
+  });
+});
+
+Deno.test("scopes: a refresh may narrow the scope, never widen it; unknown scopes redirect", async () => {
+  await withPlatform(async ({ platform }) => {
+    const offline = await tokensFor(platform.apiUrl, "offline_access");
+    const widen = await exchange(platform.apiUrl, {
+      grant_type: "refresh_token",
+      refresh_token: String(offline.body.refresh_token),
+      scope: "openid offline_access",
+    });
+    assertOAuthError(widen, 400, "invalid_scope", /more than this session was granted/);
+    const unknown = await exchange(platform.apiUrl, {
+      grant_type: "refresh_token",
+      refresh_token: String(offline.body.refresh_token),
+      scope: "admin",
+    });
+    assertOAuthError(unknown, 400, "invalid_scope", /unknown scope "admin"/);
+    const same = await exchange(platform.apiUrl, {
+      grant_type: "refresh_token",
+      refresh_token: String(offline.body.refresh_token),
+      scope: "offline_access",
+    });
+    assert.equal(same.status, 200, "a refused scope left the refresh token unused");
+    assert.equal(same.body.scope, "offline_access");
+
+    const url = new URL(authorizeUrl(platform.apiUrl, {
+      challenge: "x".repeat(43),
+      redirectUri: "http://127.0.0.1:7000/cb",
+      state: "abc",
+      scope: "openid profile",
+    }));
+    const response = await fetch(url, { redirect: "manual" });
+    await response.body?.cancel();
+    assert.equal(response.status, 303);
+    const location = new URL(response.headers.get("location")!);
+    assert.equal(location.searchParams.get("error"), "invalid_scope");
+    assert.match(location.searchParams.get("error_description")!, /unknown scope "profile"/);
+    assert.equal(location.searchParams.get("state"), "abc");
   });
 });
 

@@ -73,7 +73,14 @@ export async function pkce(): Promise<{ verifier: string; challenge: string }> {
 /** The authorize URL for a PKCE flow. */
 export function authorizeUrl(
   apiUrl: string,
-  params: { challenge: string; redirectUri: string; state?: string; clientId?: string },
+  params: {
+    challenge: string;
+    redirectUri: string;
+    state?: string;
+    clientId?: string;
+    /** Default `openid offline_access` (a refresh token); null sends no scope. */
+    scope?: string | null;
+  },
 ): string {
   const url = new URL(`${apiUrl}/oauth/authorize`);
   url.searchParams.set("response_type", "code");
@@ -82,6 +89,8 @@ export function authorizeUrl(
   url.searchParams.set("code_challenge", params.challenge);
   url.searchParams.set("code_challenge_method", "S256");
   if (params.state !== undefined) url.searchParams.set("state", params.state);
+  const scope = params.scope === undefined ? "openid offline_access" : params.scope;
+  if (scope !== null) url.searchParams.set("scope", scope);
   return url.href;
 }
 
@@ -127,12 +136,23 @@ export async function submitLogin(
 /** Logs in through the form and returns the code, its verifier and redirect URI. */
 export async function authorize(
   apiUrl: string,
-  options: { email?: string; password?: string; redirectUri?: string; state?: string } = {},
+  options: {
+    email?: string;
+    password?: string;
+    redirectUri?: string;
+    state?: string;
+    scope?: string | null;
+  } = {},
 ): Promise<{ code: string; verifier: string; redirectUri: string; location: URL }> {
   const { verifier, challenge } = await pkce();
   const redirectUri = options.redirectUri ?? "http://127.0.0.1:45678/callback";
   const page = await openLoginPage(
-    authorizeUrl(apiUrl, { challenge, redirectUri, state: options.state ?? "state-1" }),
+    authorizeUrl(apiUrl, {
+      challenge,
+      redirectUri,
+      state: options.state ?? "state-1",
+      scope: options.scope,
+    }),
   );
   if (page.status !== 200) throw new Error(`login page answered ${page.status}`);
   const response = await submitLogin(
@@ -162,11 +182,14 @@ export async function postForm(
   return { status: response.status, body: text ? JSON.parse(text) : {}, headers: response.headers };
 }
 
-/** The whole PKCE login: tokens for the seeded user (or another). */
+/** Tokens of a login that asked for `offline_access`: a refresh token is always there. */
+export type OfflineTokens = TokenResponse & { refresh_token: string };
+
+/** The whole PKCE login with `openid offline_access`: tokens for the seeded user (or another). */
 export async function login(
   apiUrl: string,
   options: { email?: string; password?: string } = {},
-): Promise<TokenResponse> {
+): Promise<OfflineTokens> {
   const { code, verifier, redirectUri } = await authorize(apiUrl, options);
   const response = await postForm(`${apiUrl}/oauth/token`, {
     grant_type: "authorization_code",
@@ -176,7 +199,9 @@ export async function login(
     client_id: "cloudsignal-cli",
   });
   if (response.status !== 200) throw new Error(`token exchange: ${JSON.stringify(response.body)}`);
-  return response.body as unknown as TokenResponse;
+  const tokens = response.body as unknown as TokenResponse;
+  if (typeof tokens.refresh_token !== "string") throw new Error("no refresh token");
+  return tokens as OfflineTokens;
 }
 
 /** An API response. */

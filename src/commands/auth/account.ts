@@ -3,10 +3,14 @@
 import type { CliContext } from "../../cli/program.ts";
 import { EXIT_OK } from "../../cli/exit_codes.ts";
 import { hostOf } from "../../api/http.ts";
-import { expiryText, logout, whoami } from "../../auth/account.ts";
-import { TOKEN_ENV } from "../../auth/session.ts";
+import { expiryText, logout, type LogoutResult, whoami } from "../../auth/account.ts";
+import { loginCommand, TOKEN_ENV } from "../../auth/session.ts";
+import { describeSession, selectorFlags } from "../../auth/sessions.ts";
 
-/** `cloudsignal whoami`: the three documented lines, or JSON. */
+/**
+ * `cloudsignal whoami`: the three documented lines exactly as documented, then the
+ * organization's name, the username and the API URL; or JSON.
+ */
 export async function runWhoami(context: CliContext, flags: { json?: boolean }): Promise<number> {
   const me = await whoami(context);
   const { io } = context;
@@ -15,20 +19,78 @@ export async function runWhoami(context: CliContext, flags: { json?: boolean }):
     return EXIT_OK;
   }
   const expires = me.token_expires_at === null ? null : new Date(me.token_expires_at);
-  io.out(
-    `Email: ${me.email}\nOrganization: ${me.organization.id}\nToken expires: ${
-      expiryText(expires)
-    }\n`,
-  );
+  const lines = [
+    `Email: ${me.email}`,
+    `Organization: ${me.organization.id}`,
+    `Token expires: ${expiryText(expires)}`,
+    `Organization name: ${me.organization.name}`,
+    ...(me.username === null
+      ? []
+      : [`Username: ${me.username} (MQTT username ${me.username}@${me.organization.short_id})`]),
+    `API URL: ${me.api_url}`,
+  ];
+  io.out(`${lines.join("\n")}\n`);
   const source = me.source === "env" ? TOKEN_ENV : me.credentials_file ?? "";
   io.err(io.errStyle.dim(`(session from ${source})`) + "\n");
   return EXIT_OK;
 }
 
-/** `cloudsignal logout`: what was revoked and deleted, and which session is current now. */
-export async function runLogout(context: CliContext, flags: { json?: boolean }): Promise<number> {
+function logoutJson(result: LogoutResult) {
+  return {
+    logged_out: result.logged_out,
+    revoked: result.revoked,
+    revoke_error: result.revoke_error,
+    api_url: result.api_url,
+    email: result.session?.email ?? null,
+    organization: result.session?.organization ?? null,
+    now_current: result.now_current,
+    skipped: result.skipped,
+    credentials_file_removed: result.credentials_file_removed,
+  };
+}
+
+function sayNowCurrent(context: CliContext, result: LogoutResult): void {
   const { io } = context;
-  const result = await logout(context);
+  for (const { session, check } of result.skipped) {
+    const why = check.state === "gone"
+      ? `its server says it is over: ${check.detail}`
+      : `its server could not confirm it: ${check.detail}`;
+    io.err(
+      `Not switching to ${describeSession(session)}; ${why}. Remove it with ` +
+        `\`cloudsignal logout ${selectorFlags(session)}\`.\n`,
+    );
+  }
+  if (result.now_current) {
+    io.err(`Now current: ${describeSession(result.now_current)}.\n`);
+    return;
+  }
+  const gone = result.skipped.filter(({ check }) => check.state === "gone");
+  const usable = result.remaining.filter((session) =>
+    !gone.some((skipped) =>
+      skipped.session.api_url === session.api_url &&
+      skipped.session.organization.id === session.organization.id
+    )
+  );
+  if (usable.length === 0) {
+    io.err(`No session is current now. Log in with \`${loginCommand(result.api_url)}\`.\n`);
+    return;
+  }
+  io.err(
+    `No session is current now. Stored sessions:\n${
+      usable.map((session) => `  ${describeSession(session)}\n`).join("")
+    }Use one with \`cloudsignal auth switch\`, or log in with \`${
+      loginCommand(result.api_url)
+    }\`.\n`,
+  );
+}
+
+/** `cloudsignal logout`: what was revoked and deleted, and which session is current now. */
+export async function runLogout(
+  context: CliContext,
+  flags: { json?: boolean; org?: string },
+): Promise<number> {
+  const { io } = context;
+  const result = await logout(context, { organization: flags.org });
   const warnEnv = () => {
     if (result.env_token_set) {
       io.err(
@@ -44,14 +106,13 @@ export async function runLogout(context: CliContext, flags: { json?: boolean }):
         context.apiUrlExplicit ? ` to ${context.apiUrl}` : ""
       }; nothing to log out of.\n`,
     );
+    if (result.now_current) io.err(`Current: ${describeSession(result.now_current)}.\n`);
     warnEnv();
-    if (flags.json) {
-      io.out(`${JSON.stringify({ logged_out: false, revoked: false, api_url: context.apiUrl })}\n`);
-    }
+    if (flags.json) io.out(`${JSON.stringify(logoutJson(result))}\n`);
     return EXIT_OK;
   }
   if (result.revoked) {
-    io.err(`Revoked the session at ${hostOf(context.apiUrl)}.\n`);
+    io.err(`Revoked the session at ${hostOf(result.api_url)}.\n`);
   } else {
     io.err(
       `${
@@ -62,28 +123,9 @@ export async function runLogout(context: CliContext, flags: { json?: boolean }):
   }
   const { email, organization } = result.session;
   io.err(`Logged out ${email} from organization ${organization.name} (${organization.id}).\n`);
-  if (result.now_current) {
-    const next = result.now_current;
-    io.err(
-      `Now using ${next.email} in organization ${next.organization.name} (${next.organization.id}).\n`,
-    );
-  }
+  sayNowCurrent(context, result);
   if (result.credentials_file_removed) io.err(`Removed ${result.credentials_file}.\n`);
   warnEnv();
-  if (flags.json) {
-    io.out(
-      `${
-        JSON.stringify({
-          logged_out: true,
-          revoked: result.revoked,
-          revoke_error: result.revoke_error,
-          api_url: context.apiUrl,
-          email,
-          organization,
-          credentials_file_removed: result.credentials_file_removed,
-        })
-      }\n`,
-    );
-  }
+  if (flags.json) io.out(`${JSON.stringify(logoutJson(result))}\n`);
   return EXIT_OK;
 }

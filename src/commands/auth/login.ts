@@ -3,6 +3,7 @@
 import type { CliContext } from "../../cli/program.ts";
 import { EXIT_OK } from "../../cli/exit_codes.ts";
 import { OperationError } from "../../core/errors.ts";
+import { DEFAULT_API_URL } from "../../core/context.ts";
 import { formatDuration, login, type LoginOptions, type LoginUi } from "../../auth/login.ts";
 
 /** Exit code after Ctrl+C (128 + SIGINT). */
@@ -68,11 +69,15 @@ export class TerminalLoginUi implements LoginUi {
   }
 }
 
-/** Runs the login with Ctrl+C cancelling it, and prints the outcome. */
+/**
+ * Runs the login with Ctrl+C cancelling it, and prints the outcome. Without `--api-url` (or
+ * CLOUDSIGNAL_API_URL) it signs in to the default API, whatever session is current.
+ */
 export async function runLogin(
-  context: CliContext,
+  cli: CliContext,
   options: LoginOptions & { json?: boolean },
 ): Promise<number> {
+  const context = cli.apiUrlExplicit ? cli : { ...cli, apiUrl: DEFAULT_API_URL };
   const { io } = context;
   const cancel = new AbortController();
   const onInterrupt = () => cancel.abort(new Error("cancelled"));
@@ -91,13 +96,20 @@ export async function runLogin(
       `${
         io.errStyle.green("Logged in")
       } as ${result.email} to organization ${result.organization.name} ` +
-        `(${result.organization.id}) at ${result.api_url}.\nCredentials saved to ${result.credentials_file}.\n`,
+        `(${result.organization.id}) at ${result.api_url}; it is now the current session.\n` +
+        `Credentials saved to ${result.credentials_file}.\n`,
     );
+    if (result.scope !== null) io.err(`Scope granted: ${result.scope}\n`);
     if (!result.refreshable) {
+      const ask = result.offline_access_supported &&
+          !(result.requested_scope ?? "").split(" ").includes("offline_access")
+        ? " (the server offers offline_access: ask for it with --scope to get one)"
+        : "";
       io.err(
         `${
           io.errStyle.yellow("Note:")
-        } the server issued no refresh token; run \`cloudsignal login\` again when the access token expires.\n`,
+        } the server issued no refresh token${ask}; this session ends when the access token expires. ` +
+          `Then run \`${result.login_command}\` again.\n`,
       );
     }
     if (options.json) {
@@ -110,6 +122,8 @@ export async function runLogin(
             organization: result.organization,
             credentials_file: result.credentials_file,
             token_expires_at: result.token_expires_at,
+            scope: result.scope,
+            refreshable: result.refreshable,
           })
         }\n`,
       );

@@ -239,7 +239,7 @@ export async function seedSession(
   const session: StoredSession = {
     api_url: platform.apiUrl,
     organization: platform.organization,
-    user: { id: platform.user.id, email: platform.user.email },
+    user: { id: platform.user.id, email: platform.user.email, username: platform.user.username },
     client_id: "cloudsignal-cli",
     token_endpoint: `${platform.apiUrl}/oauth/token`,
     revocation_endpoint: `${platform.apiUrl}/oauth/revoke`,
@@ -270,4 +270,27 @@ export async function expireStoredAccessToken(home: string): Promise<void> {
     },
     result: 0,
   }));
+}
+
+/**
+ * A second organization named `name` with its own user on the same platform, and a stored
+ * session for it in `home` (made current, as its login would).
+ */
+export async function seedOrganization(
+  platform: RunningPlatform,
+  home: string,
+  name: string,
+): Promise<StoredSession> {
+  const organization = platform.store.createOrganization({ name });
+  const email = `user-${organization.short_id}@example.com`;
+  const user = await platform.store.createUser({
+    org_id: organization.id,
+    email,
+    password: "another password here",
+  });
+  return await seedSession({
+    ...platform,
+    organization: { id: organization.id, short_id: organization.short_id, name },
+    user: { ...platform.user, id: user.id, email, username: user.username },
+  } as RunningPlatform, home);
 }

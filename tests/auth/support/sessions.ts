@@ -8,7 +8,7 @@ export function sampleSession(overrides: Partial<StoredSession> = {}): StoredSes
   return {
     api_url: "http://127.0.0.1:4000",
     organization: { id: "0b8e7c1e-org", short_id: "acme", name: "Acme" },
-    user: { id: "user-1", email: "ada@example.com" },
+    user: { id: "user-1", email: "ada@example.com", username: "ada" },
     client_id: "cloudsignal-cli",
     token_endpoint: "http://127.0.0.1:4000/oauth/token",
     revocation_endpoint: "http://127.0.0.1:4000/oauth/revoke",
