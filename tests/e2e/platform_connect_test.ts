@@ -104,14 +104,23 @@ Deno.test("an MQTT 5 CONNECT gets a clear refusal (mosquitto_pub -V mqttv5, mqtt
     ]);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /Unsupported Protocol Version/);
+    let reasonString: unknown;
     await assert.rejects(
-      setup.connect("mqttjs-v5", { protocolVersion: 5 }),
+      setup.connect(
+        "mqttjs-v5",
+        { protocolVersion: 5 },
+        (client) =>
+          client.on("packetreceive", (packet) => {
+            if (packet.cmd === "connack") reasonString = packet.properties?.reasonString;
+          }),
+      ),
       (error: Error & { code?: number }) => {
         assert.equal(error.code, 0x84);
         assert.match(error.message, /Unsupported Protocol Version/);
         return true;
       },
     );
+    assert.match(String(reasonString), /speaks MQTT 3\.1\.1 only.*connect with MQTT 3\.1\.1/);
     const refusals = setup.t.logs.filter((line) =>
       line.includes(`CONNECT ${setup.devLogin}: refused, MQTT 5 is not supported`)
     );

@@ -175,3 +175,41 @@ Deno.test("concurrent publishers: every retained message reaches live subscriber
     );
   });
 });
+
+Deno.test("a retained $SYS message stays in its organization", async () => {
+  const policy = { ...POLICY, global: [...POLICY.global, { topic: "$SYS/app/#", action: "pub" }] };
+  await withBroker(policy, async (setup) => {
+    const { platform } = setup.t;
+    const other = platform.store.createOrganization({ name: "Other", short_id: "other-org" });
+    platform.store.putPolicy(
+      other.id,
+      JSON.stringify({ version: "2.2", default: "allow" }),
+      null,
+      platform.user.id,
+    );
+    const stranger = await setup.addUser("stranger", other);
+    await setup.mosquittoPub("sys-pub", ["-t", "$SYS/app/status", "-m", "ours", "-r", "-q", "1"]);
+
+    const theirs = await setup.connect("sys-theirs", {
+      username: stranger,
+      password: "stranger-secret",
+    });
+    const theirSeen = new Observer(theirs);
+    assert.deepEqual(await subscribeCodes(theirs, "$SYS/#", 1), [1]);
+    assert.deepEqual(await subscribeCodes(theirs, "#", 1), [1]);
+    await theirs.publishAsync("markers/m", "their-marker", { qos: 1 });
+    assert.deepEqual(await theirSeen.before("their-marker"), []);
+
+    const sub = await setup.mosquittoSub("sys-ours", [
+      "-t",
+      "$SYS/#",
+      "-F",
+      "%r %t %p",
+      "-C",
+      "1",
+      "-W",
+      "10",
+    ], 1);
+    assert.deepEqual(await outputLines(sub), ["1 $SYS/app/status ours"]);
+  });
+});

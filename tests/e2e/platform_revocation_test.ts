@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { PlatformStore } from "../../src/platform/mod.ts";
+import { api } from "../platform/support.ts";
 import { Observer, subscribeCodes, until } from "../platform/mqtt_support.ts";
 import { outputLines, withBroker } from "./platform_broker_support.ts";
 
@@ -228,6 +229,84 @@ Deno.test("another user resuming a persistent session gets none of its subscript
       setup.t.logs.some((line) =>
         line.includes(`SUBSCRIBE ${mallory} "private/dev/#" qos 1 (restored session): Denied`) &&
         line.endsWith("removed from the session with its queued messages")
+      ),
+    );
+  });
+});
+
+Deno.test("another organization's user with the same client id gets nothing of a persistent session; the owner still does", async () => {
+  await withBroker(POLICY, async (setup) => {
+    const { platform } = setup.t;
+    const other = platform.store.createOrganization({ name: "Other", short_id: "other-org" });
+    platform.store.putPolicy(
+      other.id,
+      JSON.stringify({ version: "2.2", default: "allow" }),
+      null,
+      platform.user.id,
+    );
+    const stranger = await setup.addUser("stranger", other);
+    const session = { clean: false };
+    const owner = await setup.connect("same-id", session);
+    assert.deepEqual(await subscribeCodes(owner, "jobs/#", 1), [1]);
+    await owner.endAsync();
+    const publisher = await setup.connect("publisher");
+    await publisher.publishAsync("jobs/1", "for our worker", { qos: 1 });
+
+    const received: string[] = [];
+    const theirs = await setup.connect(
+      "same-id",
+      { ...session, username: stranger, password: "stranger-secret" },
+      (client) => client.on("message", (_topic, payload) => received.push(payload.toString())),
+    );
+    const theirSeen = new Observer(theirs);
+    assert.deepEqual(await subscribeCodes(theirs, "#", 1), [1]);
+    assert.deepEqual(await subscribeCodes(theirs, "$SYS/#", 1), [1]);
+    await publisher.publishAsync("jobs/2", "also ours", { qos: 1 });
+    await theirs.publishAsync("markers/m", "their-marker", { qos: 1 });
+    assert.deepEqual(await theirSeen.before("their-marker"), []);
+    assert.deepEqual(received, ["their-marker"], "no queued message of ours, no live one");
+    await theirs.endAsync();
+
+    const back: string[] = [];
+    await setup.connect("same-id", session, (client) => {
+      client.on("message", (_topic, payload) => back.push(payload.toString()));
+    });
+    await until(() => back.length >= 2, "our queued messages");
+    assert.deepEqual(back, ["for our worker", "also ours"]);
+  });
+});
+
+Deno.test("a claim change revokes a persistent session's {$self} subscription: nothing queued arrives", async () => {
+  await withBroker(POLICY, async (setup) => {
+    const { platform } = setup.t;
+    platform.store.setClaim(platform.user.id, "agent_id", "scout");
+    const subscribe = await setup.mosquittoSub(
+      "ms-agent",
+      ["-c", "-q", "1", "-t", "agents/scout/inbox", "-t", "markers/#", "-E"],
+      2,
+    );
+    assert.equal((await subscribe.output()).code, 0);
+    const sender = await setup.connect("sender");
+    await sender.publishAsync("agents/scout/inbox", "queued before", { qos: 1 });
+    const renamed = await api(
+      platform.apiUrl,
+      setup.token,
+      "PUT",
+      "/v2/users/dev/claims/agent_id",
+      { value: "ranger" },
+    );
+    assert.equal(renamed.status, 200, renamed.text);
+    await sender.publishAsync("agents/scout/inbox", "published after", { qos: 1 });
+    await sender.publishAsync("markers/m", "marker", { qos: 1 });
+    const resumed = await setup.mosquittoSub(
+      "ms-agent",
+      ["-c", "-q", "1", "-t", "markers/#", "-v", "-C", "1", "-W", "20"],
+      1,
+    );
+    assert.deepEqual(await outputLines(resumed), ["markers/m marker"]);
+    assert.ok(
+      setup.t.logs.some((line) =>
+        /"agents\/scout\/inbox" .*offline session\) revoked after a claim change of dev/.test(line)
       ),
     );
   });
