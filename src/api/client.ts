@@ -246,7 +246,8 @@ export class ApiClient {
       }
       throw new OperationError(
         `no user "${user}" in your organization`,
-        "Give the user's id or username (the MQTT username without @<organization>).",
+        "Give the user's id or username (the MQTT username without @<organization>); " +
+          "`cloudsignal user list` lists them.",
       );
     }
     if (response.status === 422) {

@@ -121,7 +121,15 @@ See docs/auth.md.`,
 
   const auth = program
     .command("auth")
-    .description("Stored sessions: list them, choose the current one, print its access token.");
+    .description("Stored sessions: list them, choose the current one, print its access token.")
+    .addHelpText(
+      "after",
+      examplesText([
+        ["Every stored session, and which one is current", "cloudsignal auth status"],
+        ["Make another organization's session current", "cloudsignal auth switch --org Acme"],
+        ["The access token, e.g. as an MQTT password", "cloudsignal auth token"],
+      ]),
+    );
 
   auth
     .command("status")

@@ -6,7 +6,8 @@ import type { Policy } from "../acl/mod.ts";
 export const DEFAULT_POLICY: Policy = {
   $schema: "https://cloudsignal.io/schemas/acl-policy.json",
   description: "New organization: denies every publish and subscribe until you push a policy " +
-    "(cloudsignal acl init --preset permit-all, then cloudsignal acl update policy.json).",
+    "(cloudsignal acl init --preset permit-all, then " +
+    "cloudsignal acl update policy.json --if-revision 1).",
   version: "2.2",
   default: "deny",
   global: [],

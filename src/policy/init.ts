@@ -1,6 +1,6 @@
 /** Starter policies: writing a preset to a file, never over other contents unless asked. */
 
-import { writeOutputFile } from "../core/output_file.ts";
+import { type OutputFileResult, writeOutputFile } from "../core/output_file.ts";
 import type { PolicyCounts } from "../acl/validate.ts";
 import { formatJson } from "../core/json_text.ts";
 import { preset, type PresetName } from "./presets.ts";
@@ -28,11 +28,18 @@ export function presetCounts(name: PresetName): PolicyCounts {
 /** Writes a preset, formatted, to a file (atomically); the overwrite rule of `writeOutputFile`. */
 export async function writePreset(
   input: WritePresetInput,
-): Promise<{ path: string; preset: PresetName; counts: PolicyCounts }> {
-  await writeOutputFile({
+): Promise<
+  { path: string; preset: PresetName; counts: PolicyCounts; written: OutputFileResult }
+> {
+  const written = await writeOutputFile({
     path: input.output,
     text: formatJson(preset(input.preset)),
     force: input.force,
   });
-  return { path: input.output, preset: input.preset, counts: presetCounts(input.preset) };
+  return {
+    path: input.output,
+    preset: input.preset,
+    counts: presetCounts(input.preset),
+    written,
+  };
 }

@@ -58,6 +58,14 @@ Deno.test("every command's help has an Examples section with a line for that com
   assert.deepEqual(missing, [], "commands without an example of themselves");
 });
 
+Deno.test("every group's help has examples too (acl, user, user claims, auth)", () => {
+  const groups = commands.filter((command) => command.commands.length > 0 && command !== tree);
+  assert.ok(groups.length >= 4, `${groups.length} groups`);
+  const missing = groups.filter((group) => exampleLines(helpText(group)).length === 0)
+    .map(pathOf);
+  assert.deepEqual(missing, [], "groups without examples");
+});
+
 Deno.test("every example line parses: known command, known options, required ones present", async () => {
   const parser = await commandTree();
   let reached: CommandUnknownOpts | null = null;

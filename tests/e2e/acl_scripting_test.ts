@@ -167,6 +167,8 @@ Deno.test("the same JSON is formatted on a terminal", () =>
         ["acl", "revisions", "--json"],
         ["user", "list", "--json"],
         ["user", "claims", "show", t.platform.user.username, "--json"],
+        ["whoami", "--json"],
+        ["auth", "status", "--json"],
       ]
     ) {
       const shown = await runOnTerminal(args, env);

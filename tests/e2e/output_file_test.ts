@@ -36,6 +36,12 @@ Deno.test("acl get -o and acl init refuse to replace other contents without --fo
 
         const again = await api.cli([...args, path]);
         assert.equal(again.code, 0, `${name}: the same contents again is not a conflict`);
+        assert.match(
+          again.stderr,
+          /already holds /,
+          `${name} says it left the file: ${again.stderr}`,
+        );
+        assert.doesNotMatch(again.stderr, /^Wrote /m, name);
         assert.equal(await Deno.readTextFile(path), written, name);
         const files = [...Deno.readDirSync(dir.path)].map((entry) => entry.name);
         assert.ok(files.every((file) => !file.endsWith(".tmp")), `${name}: ${files}`);

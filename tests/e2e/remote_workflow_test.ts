@@ -270,6 +270,7 @@ Deno.test("claims: unknown users and keys, bad keys, and --user for simulate", a
     const ghost = await runCli(["user", "claims", "show", "ghost"], { env });
     assert.equal(ghost.code, 1);
     assert.match(ghost.stderr, /^Error: no user "ghost" in your organization\n/);
+    assert.match(ghost.stderr, /`cloudsignal user list` lists them\.\n/);
     const noKey = await runCli(["user", "claims", "unset", user, "--key", "missing"], { env });
     assert.equal(noKey.code, 1);
     assert.match(noKey.stderr, new RegExp(`^Error: user ${user} has no claim "missing"\\n`));

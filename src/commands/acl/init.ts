@@ -34,8 +34,11 @@ export async function runInit(context: CliContext, flags: InitFlags): Promise<nu
     printJson(io, { file: written.path, preset: written.preset, counts: written.counts });
     return EXIT_OK;
   }
+  const what = written.written === "unchanged"
+    ? `${written.path} already holds`
+    : `Wrote ${written.path}:`;
   io.err(
-    `Wrote ${written.path}: preset ${written.preset} (${
+    `${what} preset ${written.preset} (${
       countsSummary(written.counts)
     }, ${written.counts.tests} tests).\n` +
       `Next: cloudsignal acl test ${written.path}\n`,

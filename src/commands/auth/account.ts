@@ -2,6 +2,7 @@
 
 import type { CliContext } from "../../cli/program.ts";
 import { EXIT_OK } from "../../cli/exit_codes.ts";
+import { printJson } from "../../cli/json_output.ts";
 import { hostOf } from "../../api/http.ts";
 import { expiryText, logout, type LogoutResult, whoami } from "../../auth/account.ts";
 import { loginCommand, TOKEN_ENV } from "../../auth/session.ts";
@@ -15,7 +16,7 @@ export async function runWhoami(context: CliContext, flags: { json?: boolean }):
   const me = await whoami(context);
   const { io } = context;
   if (flags.json) {
-    io.out(`${JSON.stringify(me)}\n`);
+    printJson(io, me);
     return EXIT_OK;
   }
   const expires = me.token_expires_at === null ? null : new Date(me.token_expires_at);
@@ -108,7 +109,7 @@ export async function runLogout(
     );
     if (result.now_current) io.err(`Current: ${describeSession(result.now_current)}.\n`);
     warnEnv();
-    if (flags.json) io.out(`${JSON.stringify(logoutJson(result))}\n`);
+    if (flags.json) printJson(io, logoutJson(result));
     return EXIT_OK;
   }
   if (result.revoked) {
@@ -126,6 +127,6 @@ export async function runLogout(
   sayNowCurrent(context, result);
   if (result.credentials_file_removed) io.err(`Removed ${result.credentials_file}.\n`);
   warnEnv();
-  if (flags.json) io.out(`${JSON.stringify(logoutJson(result))}\n`);
+  if (flags.json) printJson(io, logoutJson(result));
   return EXIT_OK;
 }

@@ -2,6 +2,7 @@
 
 import type { CliContext } from "../../cli/program.ts";
 import { EXIT_OK } from "../../cli/exit_codes.ts";
+import { printJson } from "../../cli/json_output.ts";
 import { OperationError } from "../../core/errors.ts";
 import { DEFAULT_API_URL } from "../../core/context.ts";
 import { formatDuration, login, type LoginOptions, type LoginUi } from "../../auth/login.ts";
@@ -113,20 +114,16 @@ export async function runLogin(
       );
     }
     if (options.json) {
-      io.out(
-        `${
-          JSON.stringify({
-            api_url: result.api_url,
-            email: result.email,
-            user_id: result.user_id,
-            organization: result.organization,
-            credentials_file: result.credentials_file,
-            token_expires_at: result.token_expires_at,
-            scope: result.scope,
-            refreshable: result.refreshable,
-          })
-        }\n`,
-      );
+      printJson(io, {
+        api_url: result.api_url,
+        email: result.email,
+        user_id: result.user_id,
+        organization: result.organization,
+        credentials_file: result.credentials_file,
+        token_expires_at: result.token_expires_at,
+        scope: result.scope,
+        refreshable: result.refreshable,
+      });
     }
     return EXIT_OK;
   } catch (error) {

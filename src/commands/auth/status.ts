@@ -2,6 +2,7 @@
 
 import type { CliContext } from "../../cli/program.ts";
 import { EXIT_AUTH, EXIT_OK } from "../../cli/exit_codes.ts";
+import { printJson } from "../../cli/json_output.ts";
 import { step } from "../../core/context.ts";
 import { authStatus, type SessionStatus } from "../../auth/sessions.ts";
 
@@ -94,7 +95,7 @@ export async function runAuthStatus(
     ? await step(context, "Asking each session's server", () => authStatus(context, flags))
     : await authStatus(context, flags);
   if (flags.json) {
-    io.out(`${JSON.stringify(status)}\n`);
+    printJson(io, status);
     return status.sessions.length === 0 && status.env_token === null ? EXIT_AUTH : EXIT_OK;
   }
   const parts: string[] = [];

@@ -3,6 +3,7 @@
 import type { CliContext } from "../../cli/program.ts";
 import type { Io } from "../../cli/io.ts";
 import { EXIT_OK } from "../../cli/exit_codes.ts";
+import { printJson } from "../../cli/json_output.ts";
 import { OperationError } from "../../core/errors.ts";
 import {
   AmbiguousSessionError,
@@ -64,7 +65,7 @@ export async function runAuthSwitch(
   if (result === null) {
     throw new OperationError("No session chosen; the current one stays.", undefined, "cancelled");
   }
-  if (flags.json) io.out(`${JSON.stringify(result)}\n`);
+  if (flags.json) printJson(io, result);
   io.err(`Current session: ${describeSession(result.session)}.\n`);
   if (result.check.state === "unreachable") {
     io.err(

@@ -6,6 +6,7 @@
 import type { CliContext } from "../../cli/program.ts";
 import { OperationError, UsageError } from "../../core/errors.ts";
 import { EXIT_OK } from "../../cli/exit_codes.ts";
+import { printJson } from "../../cli/json_output.ts";
 import {
   DATABASE_FILE,
   type RunningPlatform,
@@ -121,7 +122,8 @@ function banner(platform: RunningPlatform, dataDir: string): string {
     } -P <password> -t 'sensors/#' -v`,
     "",
     "New organizations deny everything until you push a policy " +
-    "(cloudsignal acl init --preset permit-all; cloudsignal acl update policy.json).",
+    "(cloudsignal acl init --preset permit-all; " +
+    "cloudsignal acl update policy.json --if-revision 1).",
     "Press Ctrl+C to stop.",
     "",
   ].join("\n");
@@ -187,15 +189,13 @@ export async function runDev(context: CliContext, flags: DevFlags): Promise<numb
   }
 
   if (flags.json) {
-    io.out(`${
-      JSON.stringify({
-        api_url: platform.apiUrl,
-        mqtt_url: platform.mqttUrl,
-        organization: platform.organization,
-        user: platform.user,
-        data_dir: dataDir,
-      })
-    }\n`);
+    printJson(io, {
+      api_url: platform.apiUrl,
+      mqtt_url: platform.mqttUrl,
+      organization: platform.organization,
+      user: platform.user,
+      data_dir: dataDir,
+    });
   } else {
     io.out(banner(platform, dataDir));
   }
