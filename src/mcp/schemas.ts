@@ -104,7 +104,7 @@ export const policyDiff = z.object({
     removed: z.array(z.string()),
     changed: z.array(z.string()),
   }),
-  reorderedOnly: z.boolean(),
+  reordered_only: z.boolean(),
   identical: z.boolean(),
 });
 

@@ -34,7 +34,7 @@ export interface PolicyDiff {
   sections: SectionDiff[];
   tests: { added: string[]; removed: string[]; changed: string[] };
   /** Only the order of rules or tests differs. */
-  reorderedOnly: boolean;
+  reordered_only: boolean;
   identical: boolean;
 }
 
@@ -116,7 +116,7 @@ export function diffPolicies(live: Policy, next: Policy): PolicyDiff {
   const semanticallySame = fields.length === 0 && sections.length === 0 &&
     tests.added.length + tests.removed.length + tests.changed.length === 0;
   const identical = semanticallySame && canonical(live) === canonical(next);
-  return { fields, sections, tests, reorderedOnly: semanticallySame && !identical, identical };
+  return { fields, sections, tests, reordered_only: semanticallySame && !identical, identical };
 }
 
 /** The request a policy test decides. */
@@ -198,7 +198,7 @@ export function formatDiff(
   style: TextStyle,
 ): string {
   const lines = formatChanges(diff, style);
-  if (diff.reorderedOnly) {
+  if (diff.reordered_only) {
     lines.push("  (only the order of entries differs; decisions cannot change)");
   }
   if (changes === null) {
@@ -242,7 +242,7 @@ export function summarizeDiff(diff: PolicyDiff, changes: DecisionChange[] | null
     "changed",
   ]]);
   if (tests) lines.push(`  tests: ${tests}`);
-  if (diff.reorderedOnly) lines.push("  (only the order of entries differs)");
+  if (diff.reordered_only) lines.push("  (only the order of entries differs)");
   if (changes === null) lines.push("  test decisions: not compared");
   else lines.push(`  test decisions that change: ${changes.length.toLocaleString("en-US")}`);
   return `${lines.join("\n")}\n`;

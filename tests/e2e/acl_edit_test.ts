@@ -151,3 +151,12 @@ Deno.test("acl edit on a terminal: the changes, the question, and the answer", (
       await Deno.remove(dir, { recursive: true });
     }
   }));
+
+Deno.test("acl edit: without a terminal and without VISUAL or EDITOR it refuses before fetching", async () => {
+  const result = await runCli(["acl", "edit"], {
+    env: { CLOUDSIGNAL_TOKEN: "not-used", CLOUDSIGNAL_API_URL: "http://127.0.0.1:9" },
+  });
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /acl edit needs an editor: there is no terminal to run vi in/);
+  assert.doesNotMatch(result.stderr, /cannot reach/);
+});

@@ -29,7 +29,7 @@ Deno.test("identical policies, and ones that differ only by order", () => {
   const reordered = { ...base, rules: [...base.rules!].reverse() };
   const diff = diffPolicies(base, reordered);
   assert.equal(diff.identical, false);
-  assert.equal(diff.reorderedOnly, true);
+  assert.equal(diff.reordered_only, true);
   assert.match(
     formatDiff(diff, [], plain),
     /only the order of entries differs; decisions cannot change/,

@@ -7,7 +7,7 @@
 
 import type { CliContext } from "../../cli/program.ts";
 import { EXIT_ERROR, EXIT_OK } from "../../cli/exit_codes.ts";
-import { OperationError } from "../../core/errors.ts";
+import { OperationError, UsageError } from "../../core/errors.ts";
 import { getPolicy } from "../../policy/read.ts";
 import { withRevision } from "../../policy/file_revision.ts";
 import { formatJson } from "../../core/json_text.ts";
@@ -16,11 +16,24 @@ import { PolicyInvalidError, TestsFailedError } from "../../policy/errors.ts";
 import { editBuffer, problemsOf, readEditBuffer } from "../../policy/edit_buffer.ts";
 import { type PushFlags, showAndPush } from "./push.ts";
 
-/** The editor command: `$VISUAL`, else `$EDITOR`, else `vi` (`notepad` on Windows). */
-export function editorCommand(env: (name: string) => string | undefined): string {
+/**
+ * The editor command: `$VISUAL`, else `$EDITOR`, else `vi` (`notepad` on Windows) when there
+ * is a terminal to run it in; without one and without a chosen editor, a usage error.
+ */
+export function editorCommand(
+  env: (name: string) => string | undefined,
+  terminal = true,
+): string {
   for (const name of ["VISUAL", "EDITOR"]) {
     const value = env(name)?.trim();
     if (value) return value;
+  }
+  if (!terminal) {
+    throw new UsageError(
+      "acl edit needs an editor: there is no terminal to run vi in, and neither VISUAL nor EDITOR is set",
+      "Set EDITOR to an editor that works without a terminal (for example EDITOR='code --wait'), " +
+        "or use acl get -o policy.json and acl update policy.json.",
+    );
   }
   return Deno.build.os === "windows" ? "notepad" : "vi";
 }
@@ -59,7 +72,7 @@ type Round =
 /** Edits the live policy and pushes the result; returns the exit code. */
 export async function runEdit(context: CliContext, flags: PushFlags): Promise<number> {
   const { io } = context;
-  const editor = editorCommand((name) => io.env(name));
+  const editor = editorCommand((name) => io.env(name), io.stdinIsTerminal && io.stdoutIsTerminal);
   const fetched = await getPolicy(context);
   const original = formatJson(withRevision(fetched.policy, fetched.revision));
   const dir = await Deno.makeTempDir({ prefix: "cloudsignal-edit-" });
