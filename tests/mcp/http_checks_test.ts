@@ -164,3 +164,43 @@ Deno.test("a Host that is not a URL authority is 403 with --debug too (it was a 
     await running.close();
   }
 });
+
+Deno.test("read-only over HTTP holds for a batch and for names that only look like a write tool", async () => {
+  const { running, open, secret } = await endpoint({});
+  try {
+    const session = await open();
+    const call = (id: number, name: string) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name, arguments: { user: "u", key: "k", value: "v", policy: "{}" } },
+    });
+    const names = [
+      "acl_update_policy",
+      "user_claims_set",
+      "USER_CLAIMS_SET",
+      "user_claims_unset\0",
+    ];
+    const response = await fetch(running.url, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${secret}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-session-id": session,
+        "mcp-protocol-version": "2025-06-18",
+      },
+      body: JSON.stringify(names.map((name, i) => call(i + 1, name))),
+    });
+    const results = (await response.text()).split("\n")
+      .filter((line) => line.startsWith("data: "))
+      .map((line) => JSON.parse(line.slice(6)));
+    assert.equal(results.length, names.length);
+    for (const result of results) {
+      assert.equal(result.result.isError, true);
+      assert.match(result.result.content[0].text, /read-only: nothing was done|not found/);
+    }
+  } finally {
+    await running.close();
+  }
+});
