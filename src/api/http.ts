@@ -9,7 +9,11 @@
  * - network failures and time-outs mapped to `UnavailableError` (exit 5) with a message
  *   naming the host and never the full URL;
  * - no redirects unless asked, so a bearer token or a token request body never follows a
- *   `Location` to another origin.
+ *   `Location` to another origin;
+ * - the secrets a request carries never come back through its response's text: a server (or
+ *   a proxy) that echoes the bearer token in any answer, or a refresh token, code or verifier
+ *   of a form in an error, has them replaced by `[redacted]` before anything reads the body
+ *   (a successful token response keeps its tokens: a refresh may return the same one).
  *
  * The body is always read completely, so a response is a plain value (`HttpResponse`).
  * Extend it here (retries, error mapping) rather than calling `fetch` elsewhere.
@@ -115,6 +119,47 @@ export function redactText(text: string): string {
   return text.replace(/\bhttps?:\/\/[^\s)"'<>]+/g, (url) => redactUrl(url));
 }
 
+/** Shorter values are not looked for in answers (they would match ordinary text). */
+const MIN_REDACTED_LENGTH = 8;
+
+/** The ways an echoed value can be written: raw, in a JSON string, form- and URL-encoded. */
+function spellings(secret: string): string[] {
+  return [
+    secret,
+    JSON.stringify(secret).slice(1, -1),
+    encodeURIComponent(secret),
+    new URLSearchParams({ v: secret }).toString().slice(2),
+  ];
+}
+
+/** What a request carries that its answer must not show: `always`, and `inErrors` too. */
+interface SentSecrets {
+  always: string[];
+  inErrors: string[];
+}
+
+function secretsOf(headers: Headers, form: URLSearchParams | undefined): SentSecrets {
+  const bearer = /^Bearer\s+(.+)$/i.exec(headers.get("authorization") ?? "")?.[1].trim();
+  const fields = [...(form ?? [])]
+    .filter(([name]) => SECRET_PARAMETERS.has(name.toLowerCase()))
+    .map(([, value]) => value);
+  return { always: bearer ? [bearer] : [], inErrors: fields };
+}
+
+/** `text` with every spelling of each secret (of a useful length) replaced by `[redacted]`. */
+export function redactSecrets(text: string, secrets: string[]): string {
+  const variants = [
+    ...new Set(
+      secrets.filter((secret) => secret.length >= MIN_REDACTED_LENGTH).flatMap(spellings),
+    ),
+  ].sort((a, b) => b.length - a.length);
+  let redacted = text;
+  for (const variant of variants) {
+    if (redacted.includes(variant)) redacted = redacted.split(variant).join(REDACTED);
+  }
+  return redacted;
+}
+
 /** `host:port` of a URL, for messages. */
 export function hostOf(url: string | URL): string {
   try {
@@ -187,12 +232,20 @@ export async function httpRequest(
       signal,
       redirect: request.followRedirects ? "follow" : "manual",
     });
-    const text = await response.text();
+    const ok = response.status >= 200 && response.status < 300;
+    const sent = secretsOf(
+      headers,
+      request.body instanceof URLSearchParams ? request.body : undefined,
+    );
+    const text = redactSecrets(
+      await response.text(),
+      ok ? sent.always : [...sent.always, ...sent.inErrors],
+    );
     log(String(response.status));
     const finalUrl = response.url || url;
     return {
       status: response.status,
-      ok: response.status >= 200 && response.status < 300,
+      ok,
       headers: response.headers,
       url: finalUrl,
       text,

@@ -346,7 +346,8 @@ async function tokenRequest(
     expires_in: seconds(fields.expires_in),
     refresh_token: typeof refresh === "string" && refresh !== "" ? refresh : null,
     refresh_token_expires_in: seconds(fields.refresh_token_expires_in),
-    scope: typeof fields.scope === "string" ? fields.scope : null,
+    // Shown by login and `auth status`: never raw server text on a terminal.
+    scope: typeof fields.scope === "string" ? printable(fields.scope, 1000) || null : null,
   };
 }
 

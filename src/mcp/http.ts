@@ -2,7 +2,10 @@
  * The Streamable HTTP transport, served by `Deno.serve` on 127.0.0.1 only. Every request must
  * name this machine in Host and (when it has one) Origin, so a web page cannot reach the
  * server through DNS rebinding, and must carry the bearer secret printed at start. Each
- * session (an `initialize` without a session id) gets its own MCP server and transport.
+ * session (an `initialize` without a session id) gets its own MCP server and transport; a
+ * session unused for `idleMs` is closed, and past `maxSessions` the least recently used one
+ * is, so clients that never end their sessions cannot make the server grow without bound (a
+ * client of a closed session gets 404 and, as MCP says, initializes again).
  */
 
 import {
@@ -10,11 +13,17 @@ import {
   type Transport,
   WebStandardStreamableHTTPServerTransport,
 } from "./vendor/mcp_sdk.js";
-import type { HttpContext } from "../core/context.ts";
+import { debugLog, type HttpContext } from "../core/context.ts";
 import { MAX_MESSAGE_BYTES } from "./stdio.ts";
 
 /** The path the MCP endpoint is served at. */
 export const MCP_PATH = "/mcp";
+
+/** Sessions kept open at most; a new one closes the least recently used. */
+export const MAX_SESSIONS = 32;
+
+/** A session unused this long is closed (30 minutes). */
+export const SESSION_IDLE_MS = 30 * 60_000;
 
 /** The names of this machine a Host or Origin may use. */
 const LOCAL_NAMES = new Set(["127.0.0.1", "localhost", "[::1]"]);
@@ -29,6 +38,10 @@ export interface HttpServeOptions {
   connect(transport: Transport): Promise<McpServer>;
   /** The log (requests are logged with --debug: method, path, status; never headers). */
   context: HttpContext;
+  /** Sessions kept at most (default `MAX_SESSIONS`). */
+  maxSessions?: number;
+  /** Milliseconds after which an unused session is closed (default `SESSION_IDLE_MS`). */
+  idleMs?: number;
 }
 
 /** A running HTTP endpoint. */
@@ -90,7 +103,7 @@ export function refuse(request: Request, secret: string): Response | null {
   if (origin !== null && !isLocalOrigin(origin)) {
     return refusal(403, `Forbidden: requests from ${origin} are not allowed`);
   }
-  if (new URL(request.url).pathname !== MCP_PATH) {
+  if (pathOf(request) !== MCP_PATH) {
     return refusal(404, `Not found: the MCP endpoint is ${MCP_PATH}`);
   }
   const authorization = request.headers.get("authorization") ?? "";
@@ -109,22 +122,61 @@ export function refuse(request: Request, secret: string): Response | null {
 interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   server: McpServer;
+  /** When a request last named it (`performance.now()`). */
+  used: number;
+}
+
+/** The path of a request, or "?" when its URL cannot be read (a malformed Host). */
+function pathOf(request: Request): string {
+  try {
+    return new URL(request.url).pathname;
+  } catch {
+    return "?";
+  }
 }
 
 /** Serves MCP over Streamable HTTP on 127.0.0.1 until `close` (throws when the port is taken). */
 export function serveHttp(options: HttpServeOptions): RunningHttp {
   const { context } = options;
+  const maxSessions = Math.max(1, options.maxSessions ?? MAX_SESSIONS);
+  const idleMs = options.idleMs ?? SESSION_IDLE_MS;
+  // Map order is use order: a session is moved to the end each time a request names it.
   const sessions = new Map<string, Session>();
   const stop = new AbortController();
+
+  const closeSession = (id: string, why: string) => {
+    const session = sessions.get(id);
+    if (!session) return;
+    sessions.delete(id);
+    debugLog(context, `closing MCP session ${id.slice(0, 8)}…: ${why}`);
+    void session.server.close().catch(() => {});
+  };
+  const closeIdle = () => {
+    const now = performance.now();
+    for (const [id, session] of sessions) {
+      if (now - session.used >= idleMs) closeSession(id, "unused for too long");
+    }
+  };
+  const sweep = setInterval(closeIdle, Math.min(idleMs, 60_000));
+  Deno.unrefTimer(sweep);
 
   const openSession = async (): Promise<Session> => {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
-      onsessioninitialized: (id) => void sessions.set(id, session),
+      onsessioninitialized: (id) => {
+        while (sessions.size >= maxSessions) {
+          closeSession(sessions.keys().next().value!, `over ${maxSessions} sessions`);
+        }
+        sessions.set(id, session);
+      },
       onsessionclosed: (id) => void sessions.delete(id),
       maxRequestBodySize: MAX_MESSAGE_BYTES,
     });
-    const session = { transport, server: await options.connect(transport) };
+    const session: Session = {
+      transport,
+      server: await options.connect(transport),
+      used: performance.now(),
+    };
     return session;
   };
 
@@ -133,8 +185,12 @@ export function serveHttp(options: HttpServeOptions): RunningHttp {
     if (refused) return refused;
     const id = request.headers.get("mcp-session-id");
     if (id !== null) {
+      closeIdle();
       const session = sessions.get(id);
       if (!session) return refusal(404, "Not found: no such session (initialize again)");
+      session.used = performance.now();
+      sessions.delete(id);
+      sessions.set(id, session);
       return await session.transport.handleRequest(request);
     }
     if (request.method !== "POST") {
@@ -162,8 +218,7 @@ export function serveHttp(options: HttpServeOptions): RunningHttp {
     if (context.debug) {
       const ms = Math.round(performance.now() - started);
       context.log(
-        `debug: HTTP ${request.method} ${new URL(request.url).pathname} → ` +
-          `${response.status} (${ms} ms)`,
+        `debug: HTTP ${request.method} ${pathOf(request)} → ${response.status} (${ms} ms)`,
       );
     }
     return response;
@@ -172,6 +227,7 @@ export function serveHttp(options: HttpServeOptions): RunningHttp {
     url: `http://127.0.0.1:${server.addr.port}${MCP_PATH}`,
     finished: server.finished,
     close: async () => {
+      clearInterval(sweep);
       stop.abort();
       await Promise.all(
         [...sessions.values()].map((session) => session.server.close().catch(() => {})),

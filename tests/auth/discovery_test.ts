@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import {
   authorizationUrl,
   discoverMetadata,
+  exchangeCode,
   parseMetadata,
   parseScope,
+  refreshTokens,
   requestedScope,
 } from "../../src/auth/oauth.ts";
 import { OperationError, UnavailableError, UsageError } from "../../src/core/errors.ts";
@@ -157,4 +159,39 @@ Deno.test("scopes: openid and offline_access when listed, none without a list; -
   assert.equal(url("openid offline_access").get("prompt"), "consent");
   assert.equal(url("openid").get("prompt"), null);
   assert.equal(url(null).has("scope"), false);
+});
+
+Deno.test("the scope a token answer grants is kept without control or invisible characters", async () => {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () =>
+      Response.json({
+        access_token: "access-token-0123456789",
+        token_type: "Bearer",
+        scope: "openid\u001b]0;owned\u0007 offline_access\u202e\u200b",
+      }),
+  );
+  try {
+    const endpoint = `http://127.0.0.1:${server.addr.port}/oauth/token`;
+    for (
+      const tokens of [
+        await exchangeCode(testContext(), {
+          tokenEndpoint: endpoint,
+          clientId: "cli",
+          code: "code-0123456789",
+          redirectUri: "http://127.0.0.1:1/callback",
+          verifier: "verifier-0123456789",
+        }),
+        await refreshTokens(testContext(), {
+          tokenEndpoint: endpoint,
+          clientId: "cli",
+          refreshToken: "refresh-0123456789",
+        }),
+      ]
+    ) {
+      assert.equal(tokens.scope, "openid ]0;owned  offline_access");
+    }
+  } finally {
+    await server.shutdown();
+  }
 });

@@ -136,3 +136,72 @@ Deno.test("a body that is not JSON is a clear UnavailableError when parsed", asy
     await server.shutdown();
   }
 });
+
+/** A server that echoes what it was sent (the Authorization header and the body) in `status`. */
+function echoing(status: number) {
+  return serve(async (request) => {
+    const body = await request.text();
+    const authorization = request.headers.get("authorization") ?? "";
+    return Response.json({
+      error: "echo",
+      message: `got ${authorization} and ${body}`,
+      error_description: `raw ${decodeURIComponent(body)}`,
+    }, { status });
+  });
+}
+
+Deno.test("a bearer token a server echoes never comes back in the text, whatever the status", async () => {
+  const token = 'eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl+/="quoted"';
+  for (const status of [200, 400, 401, 403, 404, 409, 422, 429, 500, 503]) {
+    const { url, server } = echoing(status);
+    try {
+      const response = await httpRequest(testContext(), {
+        url: `${url}/v2/acl/policy`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(response.status, status);
+      assert.equal(response.text.includes("eyJhbGciOiJSUzI1NiJ9"), false, response.text);
+      // Still JSON, with the token replaced.
+      const body = response.json() as { message: string };
+      assert.match(body.message, /^got Bearer \[redacted\] and $/);
+    } finally {
+      await server.shutdown();
+    }
+  }
+});
+
+Deno.test("form secrets an error echoes are redacted; a successful token answer keeps its tokens", async () => {
+  const refresh = "rt-0123456789/abcdef+ghi=";
+  const form = () =>
+    new URLSearchParams({ grant_type: "refresh_token", refresh_token: refresh, client_id: "cli" });
+  const failed = echoing(400);
+  try {
+    const response = await httpRequest(testContext(), {
+      method: "POST",
+      url: `${failed.url}/oauth/token`,
+      body: form(),
+    });
+    assert.equal(response.text.includes("rt-0123456789"), false, response.text);
+    assert.match(response.text, /client_id=cli/);
+  } finally {
+    await failed.server.shutdown();
+  }
+  // A server that does not rotate refresh tokens answers with the same one: it must stay.
+  const { url, server } = serve(() =>
+    Response.json({
+      access_token: "new-access-token",
+      token_type: "Bearer",
+      refresh_token: refresh,
+    })
+  );
+  try {
+    const response = await httpRequest(testContext(), {
+      method: "POST",
+      url: `${url}/oauth/token`,
+      body: form(),
+    });
+    assert.equal((response.json() as { refresh_token: string }).refresh_token, refresh);
+  } finally {
+    await server.shutdown();
+  }
+});

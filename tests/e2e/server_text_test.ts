@@ -104,3 +104,23 @@ Deno.test("acl revisions escapes invisible characters in the table and in --json
     },
   );
 });
+
+Deno.test("a server that echoes the access token in its errors never gets it printed", async () => {
+  for (const status of [400, 403, 404, 409, 413, 422, 429, 500]) {
+    await withFakeApi((request, path) => {
+      if (path === "/v2/me") return null;
+      const echoed = request.headers.get("authorization");
+      return Response.json({ error: "refused", message: `token ${echoed} refused` }, {
+        status,
+        headers: { "retry-after": "0" },
+      });
+    }, async (api) => {
+      for (const args of [["acl", "get"], ["acl", "revisions", "--json"], ["user", "list"]]) {
+        const result = await api.cli([...args, "--debug"]);
+        assert.notEqual(result.code, 0);
+        assert.match(result.stderr, /token Bearer \[redacted\] refused/, result.stderr);
+        assert.equal((result.stdout + result.stderr).includes("test-token"), false, result.stderr);
+      }
+    });
+  }
+});

@@ -68,7 +68,7 @@ export const validateTool = defineTool({
   annotations: API_READ,
   writes: false,
   async run({ context }, args) {
-    const input = policyInput(args);
+    const input = await policyInput(context, args);
     const [{ validatePolicy }, { validationReport }] = await Promise.all([
       import("../../policy/validate.ts"),
       import("../../policy/report.ts"),
@@ -142,7 +142,7 @@ export const simulateTool = defineTool({
   annotations: API_READ,
   writes: false,
   async run({ context, policies }, args) {
-    const policy = optionalPolicyInput(args);
+    const policy = await optionalPolicyInput(context, args);
     const [{ simulate }, { describeDecision }] = await Promise.all([
       import("../../policy/simulate.ts"),
       import("../../acl/explain.ts"),
@@ -203,8 +203,8 @@ export const testTool = defineTool({
   output: z.object({ ...checkedPolicy, ...testRun.shape }),
   annotations: LOCAL_READ,
   writes: false,
-  async run(_call, args) {
-    const input = policyInput(args);
+  async run({ context }, args) {
+    const input = await policyInput(context, args);
     const [{ testPolicy }, { testResults }] = await Promise.all([
       import("../../policy/tests.ts"),
       import("../../policy/test_report.ts"),
@@ -257,7 +257,7 @@ export const diffTool = defineTool({
   annotations: API_READ,
   writes: false,
   async run({ context }, args) {
-    const input = policyInput(args);
+    const input = await policyInput(context, args);
     const [{ comparePolicy }, { formatDiff }] = await Promise.all([
       import("../../policy/compare.ts"),
       import("../../policy/diff.ts"),

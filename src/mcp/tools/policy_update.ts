@@ -86,7 +86,7 @@ export const updatePolicyTool = defineTool({
   },
   writes: true,
   async run({ context, confirm }, args) {
-    const input = policyInput(args);
+    const input = await policyInput(context, args);
     const [update, { formatDiff }, errors, { testResults }] = await Promise.all([
       import("../../policy/update.ts"),
       import("../../policy/diff.ts"),
