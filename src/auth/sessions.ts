@@ -4,6 +4,7 @@
  * choosing the current session (`switchSession`).
  */
 
+import { printable } from "../core/printable.ts";
 import { AuthError, OperationError, UsageError } from "../core/errors.ts";
 import { type OperationContext, step } from "../core/context.ts";
 import { apiErrorOf } from "../api/request.ts";
@@ -239,7 +240,7 @@ export async function authStatus(
       source: "stored",
       current: inUse !== null && sameSession(inUse, session),
       current_for_api_url: file?.current[session.api_url] === session.organization.id,
-      scope: session.scope,
+      scope: session.scope === null ? null : printable(session.scope, 500),
       access_token_expires_at: session.access_token_expires_at,
       refreshable: session.refresh_token !== null,
       refresh_token_expires_at: session.refresh_token_expires_at,
