@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   const requests = realisticRequests(size, Number(values.calls));
   const loadBefore = await loadAverage();
   const local = await inProcess(path, requests);
-  const stdio = await overStdio(path, requests, work);
+  const stdio = await overStdio(path, requests, `${work}/home`);
   const loadAfter = await loadAverage();
   await Deno.remove(work, { recursive: true });
 

@@ -10,7 +10,7 @@ import { parseSharedSubscription } from "./topic.ts";
 import type { CompiledPolicy, CompiledRule } from "./compile.ts";
 import { evaluate } from "./evaluate.ts";
 import { selectorMatches } from "./selector.ts";
-import { type TemplatePart, TMPL } from "./template.ts";
+import { HASH, LIT, type TemplatePart, TMPL } from "./template.ts";
 
 function rulePath(matched: MatchedRule): string {
   return `${matched.section}[${matched.index}]`;
@@ -125,11 +125,60 @@ function withIdentity(request: AclRequest, missing: Shortfall[]): AclRequest {
   return { ...request, client };
 }
 
-function applies(policy: CompiledPolicy, request: AclRequest, rule: CompiledRule): boolean {
-  const decision = evaluate(policy, request, { trace: true });
-  return decision.decision === "allow" &&
-    decision.trace!.some((entry) => entry.pointer === rule.pointer && entry.applies);
+/**
+ * A cheap necessary condition for `rule` to apply to `levels` whatever the client's identity,
+ * QoS or retain: its literal levels are the topic's and its level count fits.
+ */
+function fitsLevels(rule: CompiledRule, levels: string[]): boolean {
+  const ruleLevels = rule.levels;
+  for (let i = 0; i < ruleLevels.length; i++) {
+    const level = ruleLevels[i];
+    if (level.kind === HASH) return true;
+    if (i >= levels.length) return false;
+    if (level.kind === LIT && level.text !== levels[i]) return false;
+  }
+  return ruleLevels.length === levels.length;
 }
+
+/**
+ * The allow rules of a policy by their literal prefix, up to two levels (`=a/b`, `=a`, or `""`
+ * when the first level is not literal).
+ */
+const byPrefix = new WeakMap<CompiledPolicy, Map<string, CompiledRule[]>>();
+
+function prefixKey(rule: CompiledRule): string {
+  const [first, second] = rule.levels;
+  if (first.kind !== LIT) return "";
+  return second?.kind === LIT ? `=${first.text}/${second.text}` : `=${first.text}`;
+}
+
+/** The allow rules whose literal prefix can fit `levels`, in document order. */
+function allowRulesFor(policy: CompiledPolicy, levels: string[]): CompiledRule[] {
+  let groups = byPrefix.get(policy);
+  if (!groups) {
+    groups = new Map();
+    for (const rule of policy.rules) {
+      if (rule.effect !== "allow") continue;
+      const key = prefixKey(rule);
+      let group = groups.get(key);
+      if (!group) groups.set(key, group = []);
+      group.push(rule);
+    }
+    byPrefix.set(policy, groups);
+  }
+  const found = [
+    groups.get(`=${levels[0]}/${levels[1]}`) ?? [],
+    groups.get(`=${levels[0]}`) ?? [],
+    groups.get("") ?? [],
+  ].filter((group) => group.length > 0);
+  if (found.length <= 1) return found[0] ?? [];
+  return found.flat().sort((a, b) => a.id - b.id);
+}
+
+/** Decides a request without a trace (what the broker does). */
+export type Decide = (policy: CompiledPolicy, request: AclRequest) => Decision;
+
+const decideFast: Decide = (policy, request) => evaluate(policy, request);
 
 /** The QoS levels a rule allows. */
 function allowedQos(rule: CompiledRule): QoS[] {
@@ -145,33 +194,57 @@ export function explainDenial(
   policy: CompiledPolicy,
   request: AclRequest,
   decision: Decision,
+  decide: Decide = decideFast,
 ): DenialReason | null {
   if (decision.decision !== "deny" || decision.reason !== "default") return null;
   const topic = requestedTopic(request);
+  const levels = topic.split("/");
   const action = request.action === "pub" ? 1 : 2;
-  for (const rule of policy.rules) {
-    if (rule.effect !== "allow" || (rule.actions & action) === 0) continue;
+  // The rule that allows `candidate`, if the decision is then allow.
+  const allowing = (candidate: AclRequest): MatchedRule | null => {
+    const outcome = decide(policy, candidate);
+    return outcome.decision === "allow" && outcome.reason === "rule" ? outcome.matched : null;
+  };
+  for (const rule of allowRulesFor(policy, levels)) {
+    if ((rule.actions & action) === 0) continue;
+    if (!fitsLevels(rule, levels)) continue;
     if (!selectorMatches(rule.selector, request.client.username)) continue;
     const identity = missingIdentity(rule, request, topic);
     if (identity === null) continue;
     const missing = [...identity];
     let candidate = withIdentity(request, identity);
-    if (!applies(policy, candidate, rule) && request.retain) {
+    let found = identity.length > 0 ? allowing(candidate) : null;
+    if (found === null && request.retain) {
       candidate = { ...candidate, retain: false };
       missing.push({ kind: "retain" });
+      found = allowing(candidate);
     }
-    if (!applies(policy, candidate, rule)) {
+    if (found === null) {
       const requested = (request.qos ?? 0) as QoS;
-      const other = allowedQos(rule).find((qos) =>
-        qos !== requested && applies(policy, { ...candidate, qos }, rule)
-      );
-      if (other === undefined) continue;
-      missing.push({ kind: "qos", allowed: allowedQos(rule), requested });
+      for (const qos of allowedQos(rule)) {
+        if (qos === requested) continue;
+        found = allowing({ ...candidate, qos });
+        if (found !== null) break;
+      }
+      if (found === null) continue;
+      const by = ruleAt(policy, found.pointer) ?? rule;
+      missing.push({ kind: "qos", allowed: allowedQos(by), requested });
     }
     if (missing.length === 0) continue;
-    return { path: rule.path, pointer: rule.pointer, topic: rule.topic, line: rule.line, missing };
+    // The allowing rule is this one, or an earlier one the same shortfall opens.
+    return {
+      path: `${found.section}[${found.index}]`,
+      pointer: found.pointer,
+      topic: found.topic,
+      line: found.line,
+      missing,
+    };
   }
   return null;
+}
+
+function ruleAt(policy: CompiledPolicy, pointer: string): CompiledRule | undefined {
+  return policy.rules.find((rule) => rule.pointer === pointer);
 }
 
 /** One shortfall in words: `the client has no claim "agent_id" ("scout" would match)`. */

@@ -102,3 +102,41 @@ Deno.test("explainDenial: a publisher's identity is its selector", () => {
   assert.equal(reason?.path, "publishers[0]");
   assert.deepEqual(reason?.missing, [{ kind: "qos", allowed: [0], requested: 1 }]);
 });
+
+Deno.test("explainDenial: a large policy costs a few untraced decisions, not one traced pass per rule", () => {
+  const rules: Policy["rules"] = [];
+  for (let t = 0; t < 2_000; t++) {
+    rules.push({
+      topic: `tenants/t${t}/devices/{$self}/telemetry`,
+      action: "pub",
+      binding: "device",
+    });
+    rules.push({ topic: `tenants/t${t}/alerts/+`, action: "sub", qos: [0] });
+  }
+  const large = compilePolicy({ version: "2.2", default: "deny", rules });
+  let decisions = 0;
+  const counted = (policy: typeof large, request: AclRequest) => {
+    decisions++;
+    return evaluate(policy, request);
+  };
+  const request: AclRequest = {
+    client: { username: "d7" },
+    action: "pub",
+    topic: "tenants/t1500/devices/d7/telemetry",
+  };
+  const reason = explainDenial(large, request, evaluate(large, request), counted);
+  assert.equal(reason?.path, "rules[3000]");
+  assert.deepEqual(reason?.missing, [{ kind: "claim", name: "device", value: "d7" }]);
+  assert.equal(decisions, 1);
+
+  decisions = 0;
+  const sub: AclRequest = {
+    client: { username: "d7" },
+    action: "sub",
+    topic: "tenants/t42/alerts/fire",
+    qos: 2,
+  };
+  const none = explainDenial(large, sub, evaluate(large, sub), counted);
+  assert.equal(none, null, "a subscribe is granted a lower QoS, never denied for it");
+  assert.ok(decisions <= 2, `${decisions} decisions`);
+});
