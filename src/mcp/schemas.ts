@@ -10,7 +10,7 @@ import * as z from "./zod.ts";
 export const jsonObject = z.record(z.string(), z.unknown());
 
 /** MQTT QoS levels. */
-export const qos = z.union([z.literal(0), z.literal(1), z.literal(2)]);
+export const qos = z.literal([0, 1, 2], { error: "expected 0, 1 or 2" });
 
 /** Allow or deny. */
 export const effect = z.enum(["allow", "deny"]);

@@ -240,7 +240,16 @@ Deno.test("bad arguments are refused naming the argument; oversized input with i
     const expectations: [string, Record<string, unknown>, RegExp][] = [
       ["acl_simulate", { action: "pub", username: "u", policy: "{}" }, /topic/],
       ["acl_simulate", { action: "publish", topic: "a", username: "u" }, /action/],
-      ["acl_simulate", { action: "pub", topic: "a", username: "u", qos: 3 }, /qos/],
+      [
+        "acl_simulate",
+        { action: "pub", topic: "a", username: "u", qos: 3 },
+        /expected 0, 1 or 2 at qos/,
+      ],
+      [
+        "acl_simulate",
+        { action: "pub", topic: "a", username: "u", qos: "1" },
+        /expected 0, 1 or 2 at qos/,
+      ],
       ["acl_simulate", { action: "pub", topic: "a", username: "u", polciy: "{}" }, /polciy/],
       ["acl_simulate", { action: "pub", topic: "a", policy: "{}" }, /username/],
       [
