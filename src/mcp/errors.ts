@@ -9,10 +9,23 @@ import type { HttpContext } from "../core/context.ts";
 import { OperationError } from "../core/errors.ts";
 import { type CallToolResult, ErrorCode, McpError } from "./vendor/mcp_sdk.js";
 
+/** CLI commands the operations' hints name, and the tool that does the same for an agent. */
+const CLI_TO_TOOL: [RegExp, string][] = [
+  [/`?cloudsignal user claims show ([^\s`]+)`?/g, "the user_claims_show tool (user $1)"],
+  [/`?cloudsignal user claims unset [^`\n]*`?/g, "the user_claims_unset tool"],
+  [/`?cloudsignal user list`?/g, "the user_list tool"],
+  [/`?cloudsignal acl revisions`?/g, "the acl_list_revisions tool"],
+];
+
+/** A hint written for a person at a terminal, pointing an agent at its tools instead. */
+export function forAgents(text: string): string {
+  return CLI_TO_TOOL.reduce((hint, [command, tool]) => hint.replace(command, tool), text);
+}
+
 /** The text of a failure: the message, then the hint. */
 export function failureText(error: unknown, context: HttpContext): string {
   if (error instanceof OperationError) {
-    return error.hint ? `${error.message}\n${error.hint}` : error.message;
+    return forAgents(error.hint ? `${error.message}\n${error.hint}` : error.message);
   }
   if (error instanceof McpError) return error.message;
   const message = error instanceof Error ? error.message : String(error);

@@ -153,6 +153,9 @@ Deno.test("every tool against a real platform after a browser login; claims reac
       assert.equal(updated.live_revision, 1);
       assert.match(updated.summary, /\+ rules\[0\]/);
       assert.equal(platform.store.policy(platform.organization.id).revision, 2);
+      assert.equal(updated.file_revision, "recorded");
+      const file = JSON.parse(await Deno.readTextFile(`${dir.path}/policy.json`));
+      assert.equal(file.$revision, 2, "the file now records the revision it became");
 
       // The same base again: someone (this agent) moved the policy on; nothing is written.
       const changed = { ...POLICY, description: "a change based on revision 1" };
@@ -163,9 +166,18 @@ Deno.test("every tool against a real platform after a browser login; claims reac
       assert.equal(stale.isError, true);
       assert.match(
         textOf(stale),
-        /The live policy changed since base_revision 1: it is now revision 2\. Nothing was written\.\nRead it again with acl_get_policy, merge your changes into that document, and call acl_update_policy with base_revision 2\./,
+        /The live policy changed since base_revision 1: it is now revision 2\. Nothing was written\.\nWhat changed since 1:\n(?:.*\n)* {2}\+ rules\[0\][^\n]*\n(?:.*\n)*Read it again with acl_get_policy, merge your changes into that document, and call acl_update_policy with base_revision 2\./,
       );
       assert.equal(platform.store.policy(platform.organization.id).revision, 2);
+      const never = await callRecorded(session, "acl_update_policy", {
+        policy: JSON.stringify(changed),
+        base_revision: 99,
+      });
+      assert.equal(never.isError, true);
+      assert.match(
+        textOf(never),
+        /base_revision 99 is not a revision of this policy: the live one is 2/,
+      );
 
       const failing = {
         ...POLICY,
@@ -326,9 +338,10 @@ Deno.test("elicitation: a declined confirmation writes nothing and says so; an a
       capabilities: { elicitation: {} },
     });
     const asked: string[] = [];
-    let answer: "accept" | "decline" | "cancel" = "decline";
+    let answer: "accept" | "decline" | "cancel" | "crash" = "decline";
     session.client.setRequestHandler(ElicitRequestSchema, (request) => {
       asked.push(request.params.message);
+      if (answer === "crash") throw new Error("the UI crashed");
       return { action: answer };
     });
     try {
@@ -364,13 +377,25 @@ Deno.test("elicitation: a declined confirmation writes nothing and says so; an a
       assert.equal(cancelled.outcome, "cancelled");
       assert.equal(platform.store.policy(platform.organization.id).revision, 1);
 
+      answer = "crash";
+      const crashed = await callRecorded(session, "acl_update_policy", {
+        policy,
+        base_revision: 1,
+      });
+      assert.equal(structured(crashed).outcome, "cancelled");
+      assert.match(
+        textOf(crashed),
+        /Not updated: the confirmation could not be asked \(.*the UI crashed.*\)\. Nothing was written\./,
+      );
+      assert.equal(platform.store.policy(platform.organization.id).revision, 1);
+
       answer = "accept";
       const accepted = structured(
         await callRecorded(session, "acl_update_policy", { policy, base_revision: 1 }),
       );
       assert.equal(accepted.outcome, "updated");
       assert.equal(accepted.revision, 2);
-      assert.equal(asked.length, 3);
+      assert.equal(asked.length, 4);
       assert.equal(platform.store.policy(platform.organization.id).revision, 2);
 
       // Nothing to change: no question.
@@ -378,7 +403,7 @@ Deno.test("elicitation: a declined confirmation writes nothing and says so; an a
         await callRecorded(session, "acl_update_policy", { policy, base_revision: 2 }),
       );
       assert.equal(unchanged.outcome, "unchanged");
-      assert.equal(asked.length, 3);
+      assert.equal(asked.length, 4);
       emitted.push(session.stderr(), ...asked);
       assertNoToken(await tokens(), emitted);
     } finally {

@@ -152,6 +152,33 @@ Deno.test("offline tools work without a login: validate, simulate, test, presets
     assert.equal(denied.decision.decision, "deny");
     assert.equal(denied.decision.trace, undefined, "no trace unless asked");
     assert.equal(denied.explanation, "Denied - no rule matches (default: deny)");
+    assert.equal(denied.why, null, "the rule needs another value, not a missing one");
+    assert.deepEqual(denied.platform_notes, []);
+
+    const lacking = await call(session.client, "acl_simulate", {
+      action: "pub",
+      topic: "agents/scout/card",
+      username: "scout",
+      policy: JSON.stringify(POLICY),
+    });
+    assert.equal(
+      structured(lacking).why,
+      'rules[0] (agents/{$self}/card) would allow this, but the client has no claim "agent_id" ("scout" would match)',
+    );
+    assert.match(textOf(lacking), /\n {2}why: rules\[0\]/);
+    const shared = structured(
+      await call(session.client, "acl_simulate", {
+        action: "sub",
+        topic: "$share/g1/sensors/x",
+        username: "scout",
+        policy: JSON.stringify(POLICY),
+      }),
+    );
+    assert.equal(shared.decision.decision, "allow");
+    assert.deepEqual(
+      shared.platform_notes.map((note: { code: string }) => note.code),
+      ["shared_subscription_refused"],
+    );
 
     const tested = structured(
       await call(session.client, "acl_test", { policy_path: "policy.json" }),

@@ -4,6 +4,7 @@
  */
 
 import * as z from "../zod.ts";
+import { step } from "../../core/context.ts";
 import { PLAIN } from "../../core/text_style.ts";
 import { PolicyInvalidError } from "../../policy/errors.ts";
 import {
@@ -106,6 +107,13 @@ const simulateOutput = z.object({
   request: aclRequest.nullable(),
   decision: decision.nullable(),
   explanation: z.string().nullable(),
+  why: z.string().nullable().describe(
+    "for a denial by default: the allow rule that would apply but for a missing claim or " +
+      "client id, the QoS or retain, and what is missing",
+  ),
+  platform_notes: z.array(z.object({ code: z.string(), message: z.string() })).describe(
+    "what the local broker of cloudsignal dev does with this request beyond the policy",
+  ),
 });
 
 /** `acl_simulate`: a decision with the shared evaluator, explained. */
@@ -143,7 +151,7 @@ export const simulateTool = defineTool({
   writes: false,
   async run({ context, policies }, args) {
     const policy = await optionalPolicyInput(context, args);
-    const [{ simulate }, { describeDecision }] = await Promise.all([
+    const [{ simulate }, { describeDecision, describeDenial }] = await Promise.all([
       import("../../policy/simulate.ts"),
       import("../../acl/explain.ts"),
     ]);
@@ -152,7 +160,14 @@ export const simulateTool = defineTool({
       if (args[key] !== undefined) client[key] = args[key];
     }
     const cache = policy === undefined ? null : await policies();
-    const empty = { revision: null, request: null, decision: null, explanation: null };
+    const empty = {
+      revision: null,
+      request: null,
+      decision: null,
+      explanation: null,
+      why: null,
+      platform_notes: [],
+    };
     return await orFindings<z.infer<typeof simulateOutput>>("Not simulated", empty, async () => {
       const outcome = await simulate(
         context,
@@ -166,11 +181,14 @@ export const simulateTool = defineTool({
           policy,
         },
         {
-          loadPolicy: cache ? (input) => cache.load(input) : undefined,
+          loadPolicy: cache
+            ? (input) => step(context, "Reading the policy", () => cache.load(input))
+            : undefined,
           trace: args.trace === true,
         },
       );
       const explanation = describeDecision(outcome.decision, outcome.request);
+      const why = outcome.why === null ? null : describeDenial(outcome.why);
       const where = outcome.source === null
         ? `the live policy (revision ${outcome.revision})`
         : outcome.source;
@@ -183,9 +201,16 @@ export const simulateTool = defineTool({
           request: outcome.request,
           decision: outcome.decision,
           explanation,
+          why,
+          platform_notes: outcome.platform_notes,
         },
         summary: `${explanation}\n  decided with ${where}` +
-          (outcome.decision.matched?.line ? `, rule at line ${outcome.decision.matched.line}` : ""),
+          (outcome.decision.matched?.line
+            ? `, rule at line ${outcome.decision.matched.line}`
+            : "") +
+          (why === null ? "" : `\n  why: ${why}`) +
+          outcome.platform_notes.map((note) => `\n  note (cloudsignal dev): ${note.message}`)
+            .join(""),
       };
     });
   },

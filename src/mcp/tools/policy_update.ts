@@ -43,15 +43,31 @@ const updateOutput = z.object({
   diff: policyDiff.nullable(),
   test_changes: z.array(decisionChange).nullable(),
   tests: testRun.nullable().describe("the policy's own tests"),
+  file_revision: z.enum(["recorded", "file_changed", "write_failed"]).nullable().describe(
+    "for a policy_path: whether the file's $revision now names the new revision (as " +
+      "`cloudsignal acl update` does); file_changed: the file was edited meanwhile and left alone",
+  ),
 });
 
 type UpdateOutput = z.infer<typeof updateOutput>;
 
-/** The tool error of a stale base: what changed and how to merge. */
-export function staleBase(base: number | "*", live: number): OperationError {
+/**
+ * The tool error of a stale base: what changed since it and how to merge; a base that was
+ * never a revision says so.
+ */
+export function staleBase(base: number | "*", live: number, since?: string | null): OperationError {
+  if (typeof base === "number" && base > live) {
+    return new OperationError(
+      `base_revision ${base} is not a revision of this policy: the live one is ${live}. ` +
+        "Nothing was written.",
+      `Read the policy with acl_get_policy and pass its base_revision (${live}).`,
+      "revision_conflict",
+      { argument: "base_revision" },
+    );
+  }
   return new OperationError(
     `The live policy changed since base_revision ${base}: it is now revision ${live}. ` +
-      "Nothing was written.",
+      "Nothing was written." + (since ? `\nWhat changed since ${base}:\n${since}` : ""),
     `Read it again with acl_get_policy, merge your changes into that document, and call ` +
       `acl_update_policy with base_revision ${live}.`,
     "revision_conflict",
@@ -87,11 +103,18 @@ export const updatePolicyTool = defineTool({
   writes: true,
   async run({ context, confirm }, args) {
     const input = await policyInput(context, args);
-    const [update, { formatDiff }, errors, { testResults }] = await Promise.all([
+    const [
+      update,
+      { formatChanges, formatDiff },
+      errors,
+      { testResults },
+      { recordRevisionInFile },
+    ] = await Promise.all([
       import("../../policy/update.ts"),
       import("../../policy/diff.ts"),
       import("../../policy/errors.ts"),
       import("../../policy/test_report.ts"),
+      import("../../policy/file_revision.ts"),
     ]);
     const empty: Omit<UpdateOutput, "outcome" | "policy_name" | "valid" | "findings"> = {
       updated: false,
@@ -103,6 +126,7 @@ export const updatePolicyTool = defineTool({
       diff: null,
       test_changes: null,
       tests: null,
+      file_revision: null,
     };
     let plan;
     try {
@@ -133,7 +157,12 @@ export const updatePolicyTool = defineTool({
       }
       throw error;
     }
-    if (plan.conflict) throw staleBase(args.base_revision, plan.live.revision);
+    if (plan.conflict) {
+      const since = plan.sinceBase && !plan.sinceBase.identical
+        ? formatChanges(plan.sinceBase, PLAIN).join("\n")
+        : null;
+      throw staleBase(args.base_revision, plan.live.revision, since);
+    }
     const summary = formatDiff(plan.diff, plan.testChanges, PLAIN);
     const result = (outcome: UpdateOutput["outcome"]): UpdateOutput => ({
       ...empty,
@@ -166,10 +195,20 @@ export const updatePolicyTool = defineTool({
       };
     }
     if (confirm) {
-      const answer = await confirm(
-        `Update the ACL policy of ${name} (revision ${plan.live.revision}) with ${plan.name}? ` +
-          `The broker enforces it at once.\n\n${summary}`,
-      );
+      let answer;
+      try {
+        answer = await confirm(
+          `Update the ACL policy of ${name} (revision ${plan.live.revision}) with ${plan.name}? ` +
+            `The broker enforces it at once.\n\n${summary}`,
+        );
+      } catch (error) {
+        return {
+          structured: result("cancelled"),
+          summary: `Not updated: the confirmation could not be asked (${
+            error instanceof Error ? error.message : String(error)
+          }). Nothing was written.`,
+        };
+      }
       if (answer !== "accept") {
         return {
           structured: result(answer === "decline" ? "declined" : "cancelled"),
@@ -194,6 +233,9 @@ export const updatePolicyTool = defineTool({
         updated: true,
         findings: [...plan.warnings, ...written.findings.filter((f) => f.stage === "server")],
         revision: written.revision,
+        file_revision: plan.file
+          ? await recordRevisionInFile(plan.file, plan.text, written.revision)
+          : null,
       },
       summary: `Updated the policy of ${name}: revision ${written.revision} (was ` +
         `${written.previous_revision}).\n${summary}`,
