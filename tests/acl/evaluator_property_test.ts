@@ -93,6 +93,8 @@ const CLAIM_VALUES = [
   "b",
   "a,b",
   " a , c",
+  "\u00a0a ,\u3000c\t",
+  ",b,",
   "",
   "a/b",
   "+",
