@@ -173,7 +173,8 @@ async function main() {
     console.log(JSON.stringify({ rounds: ROUNDS, roundMs: ROUND_MS, load, sizes }, null, 2));
     return;
   }
-  const fmt = (n: number) => n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1);
+  const fmt = (n: number) =>
+    n >= 100 || Number.isInteger(n) ? Math.round(n).toLocaleString("en-US") : n.toFixed(1);
   console.log(
     "| rules | evaluator ns | mosquitto ns | × | mosquitto without allocation ns | × | compared |",
   );
