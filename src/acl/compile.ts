@@ -10,7 +10,7 @@ import { topicError } from "./topic.ts";
 import { RuleIndex, type RuleRecords } from "./rule_index.ts";
 import { PUB, SUB } from "./action_bits.ts";
 import { FLAG_BITS, ruleFlags } from "./rule_flags.ts";
-import { type ScannedRule, scannedRules } from "./rule_scan.ts";
+import { type RuleScan, ruleScan } from "./rule_scan.ts";
 
 const NO_TEMPLATES: (number | Level)[] = [];
 
@@ -215,7 +215,7 @@ export interface CompiledPolicy {
   table: RuleTable;
   index: RuleIndex;
   /** A small policy's rules for the scan that decides it instead of the index; else null. */
-  scan: ScannedRule[] | null;
+  scan: RuleScan | null;
 }
 
 /** Raised when a policy that was not validated cannot be compiled. */
@@ -369,6 +369,6 @@ export function compilePolicy(policy: Policy, options: CompileOptions = {}): Com
     rules,
     table,
     index: new RuleIndex(rules, table),
-    scan: scannedRules(rules),
+    scan: ruleScan(rules),
   };
 }

@@ -39,6 +39,7 @@ import {
   EQUALS,
   EVERYTHING,
   restMatches,
+  type RuleScan,
   SCAN_LIMIT,
   type ScannedRule,
   startsWith,
@@ -164,7 +165,7 @@ function checkQos(flags: number, action: number, request: AclRequest): number {
 }
 
 /**
- * Folds every rule of a small policy that applies into the decision, in document order,
+ * Folds every rule of a small policy covering the action (`scan`) that applies into the decision,
  * stopping at the first deny (which wins). The topic is valid and read in place.
  */
 function scanRules(scan: ScannedRule[], action: number, topic: string, request: AclRequest) {
@@ -176,7 +177,6 @@ function scanRules(scan: ScannedRule[], action: number, topic: string, request: 
   const generation = prefixGeneration;
   for (let k = 0; k < scan.length; k++) {
     const rule = scan[k];
-    if ((rule.actions & action) === 0) continue;
     const selectorKind = rule.selectorKind;
     if (selectorKind === EXACT) {
       if (username !== rule.selectorValue) continue;
@@ -278,7 +278,7 @@ export function evaluate(
 /** The decision of a small policy, by scanning its rules (rule_scan.ts). */
 function decideByScan(
   policy: CompiledPolicy,
-  scan: ScannedRule[],
+  scan: RuleScan,
   request: AclRequest,
   action: number,
   topic: string,
@@ -299,13 +299,13 @@ function decideByScan(
   firstDeny = -1;
   firstAllow = -1;
   bestQos = -1;
-  scanRules(scan, action, topic, request);
+  scanRules(action === PUB ? scan.pub : scan.sub, action, topic, request);
   const decision = decided(
     policy,
     request,
-    firstDeny >= 0 ? scannedMatch(policy, scan[firstDeny], topic, plain, split) : null,
+    firstDeny >= 0 ? scannedMatch(policy, scan.rules[firstDeny], topic, plain, split) : null,
     firstDeny < 0 && firstAllow >= 0
-      ? scannedMatch(policy, scan[firstAllow], topic, plain, split)
+      ? scannedMatch(policy, scan.rules[firstAllow], topic, plain, split)
       : null,
   );
   state.client = null;

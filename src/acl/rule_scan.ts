@@ -11,6 +11,7 @@ import { HASH, type Level, LIT, PLUS } from "./template.ts";
 import { ruleFlags } from "./rule_flags.ts";
 import { type MatchState, templateMatchesRange } from "./match.ts";
 import { PREFIX, type Selector } from "./selector.ts";
+import { PUB, SUB } from "./action_bits.ts";
 
 /** Policies with at most this many rules (publisher topics counted one by one) are scanned. */
 export const SCAN_LIMIT = 32;
@@ -87,11 +88,21 @@ export class ScannedRule {
   }
 }
 
-/** The rules of a small policy in document order, or null when it has too many to scan. */
-export function scannedRules(rules: CompiledRule[]): ScannedRule[] | null {
+/** A small policy's rules as the scan reads them. */
+export interface RuleScan {
+  /** Every rule, in document order (indexed by rule id). */
+  readonly rules: ScannedRule[];
+  /** The rules covering publish, in document order. */
+  readonly pub: ScannedRule[];
+  /** The rules covering subscribe, in document order. */
+  readonly sub: ScannedRule[];
+}
+
+/** A small policy's scan, or null when it has too many rules to scan. */
+export function ruleScan(rules: CompiledRule[]): RuleScan | null {
   if (rules.length > SCAN_LIMIT) return null;
   const prefixes = new Map<string, number>();
-  return rules.map((rule) => {
+  const scanned = rules.map((rule) => {
     const { kind, value } = rule.selector;
     let id = -1;
     if (kind === PREFIX) {
@@ -100,6 +111,11 @@ export function scannedRules(rules: CompiledRule[]): ScannedRule[] | null {
     }
     return new ScannedRule(rule, id);
   });
+  return {
+    rules: scanned,
+    pub: scanned.filter((rule) => rule.actions & PUB),
+    sub: scanned.filter((rule) => rule.actions & SUB),
+  };
 }
 
 /**
