@@ -139,7 +139,7 @@ export function matchTemplateLevel(
  * Whether template `level` matches (or contains) the request level `text[from, to)`, the
  * topic's first level when `first`, for the client in `state`.
  */
-export function matchTemplateRange(
+function matchTemplateRange(
   level: Level,
   text: string,
   from: number,

@@ -133,7 +133,7 @@ export function scanTopic(view: TopicView, text: string, kind: TopicKind): boole
  * no wildcard, NUL or surrogate, and too short to exceed 65,535 UTF-8 bytes. A false answer
  * needs `scanTopic`.
  */
-export function isPlainTopic(text: string): boolean {
+function isPlainTopic(text: string): boolean {
   // Only a topic of more than 65,535 / 3 UTF-16 units can exceed 65,535 UTF-8 bytes.
   return text.length <= SHORT_TOPIC && !SPECIAL.test(text);
 }
