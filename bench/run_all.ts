@@ -10,6 +10,10 @@ const quick = Deno.args.includes("--quick");
 
 const BENCHES: [string, string[]][] = [
   ["ACL engine", ["--v8-flags=--expose-gc", "bench/acl_bench.ts", ...(quick ? ["--quick"] : [])]],
+  [
+    "ACL engine against mosquitto",
+    ["--v8-flags=--expose-gc", "bench/mosquitto_bench.ts", ...(quick ? ["--quick"] : [])],
+  ],
   ["Start-up", ["bench/startup.ts", "--runs", quick ? "10" : "30"]],
   ["Broker throughput", ["bench/broker_throughput.ts", "--rounds", quick ? "3" : "7"]],
   ["Policy update with connected clients", [

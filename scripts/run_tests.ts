@@ -11,10 +11,18 @@
 
 import { type TestOutput, TestOutputReader } from "./test_output.ts";
 
-const REQUIRED = [
+/** What the end-to-end tests run: a program on PATH, or a file a package installs. */
+const REQUIRED: { program: string; file?: string; pkg: string; why: string }[] = [
   { program: "chromium", pkg: "chromium", why: "browser login tests" },
   { program: "mosquitto_pub", pkg: "mosquitto-clients", why: "MQTT client tests" },
   { program: "mosquitto_sub", pkg: "mosquitto-clients", why: "MQTT client tests" },
+  { program: "gcc", pkg: "gcc", why: "the mosquitto peer test" },
+  {
+    program: "libmosquitto",
+    file: "/usr/include/mosquitto.h",
+    pkg: "libmosquitto-dev",
+    why: "the mosquitto peer test",
+  },
 ];
 
 /** No single test takes a minute here; five without any result is a hang. */
@@ -39,7 +47,12 @@ async function run(command: string, args: string[]): Promise<boolean> {
 
 async function ensurePrograms(): Promise<void> {
   const missing = [];
-  for (const need of REQUIRED) if (!await found(need.program)) missing.push(need);
+  for (const need of REQUIRED) {
+    const present = need.file === undefined
+      ? await found(need.program)
+      : await Deno.stat(need.file).then(() => true, () => false);
+    if (!present) missing.push(need);
+  }
   if (missing.length === 0) return;
   const packages = [...new Set(missing.map((need) => need.pkg))];
   const isRoot = Deno.uid?.() === 0;

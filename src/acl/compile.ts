@@ -11,6 +11,7 @@ import { RuleIndex, type RuleRecords } from "./rule_index.ts";
 import { PUB, SUB } from "./action_bits.ts";
 import { FLAG_BITS, ruleFlags } from "./rule_flags.ts";
 import { policyShapeProblem, publisherShapeProblem, ruleShapeProblem } from "./rule_shape.ts";
+import { type RuleScan, ruleScan } from "./rule_scan.ts";
 
 const NO_TEMPLATES: (number | Level)[] = [];
 
@@ -214,6 +215,8 @@ export interface CompiledPolicy {
   rules: CompiledRule[];
   table: RuleTable;
   index: RuleIndex;
+  /** A small policy's rules for the scan that decides it instead of the index; else null. */
+  scan: RuleScan | null;
 }
 
 /**
@@ -399,5 +402,6 @@ export function compilePolicy(policy: Policy, options: CompileOptions = {}): Com
     rules,
     table,
     index: new RuleIndex(rules, table),
+    scan: ruleScan(rules),
   };
 }

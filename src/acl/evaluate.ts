@@ -25,10 +25,27 @@ import {
   VALUE_MISSING,
   VALUE_UNSAFE,
 } from "./match.ts";
-import { selectorMatches } from "./selector.ts";
+import { ANY, EXACT, selectorMatches } from "./selector.ts";
 import { parseSharedSubscription, topicError } from "./topic.ts";
-import { levelLimitError, MAX_TOPIC_LEVELS } from "./platform_limits.ts";
-import { scanTopic, TopicView } from "./topic_view.ts";
+import { levelLimitError, MAX_TOPIC_LEVELS, topicLevelCount } from "./platform_limits.ts";
+import {
+  isSimpleFilterFrom,
+  scanTopic,
+  SHORT_TOPIC,
+  specialAt,
+  splitPlainTopic,
+  TopicView,
+} from "./topic_view.ts";
+import {
+  EQUALS,
+  EVERYTHING,
+  restMatches,
+  type RuleScan,
+  SCAN_LIMIT,
+  type ScannedRule,
+  startsWith,
+  UNDER,
+} from "./rule_scan.ts";
 
 /** The rule does not cover the request's action. */
 const ACTION_NOT_COVERED = 100;
@@ -38,6 +55,7 @@ const USER_NOT_SELECTED = 101;
 const QOS_NOT_ALLOWED = 102;
 /** The publish is retained and the rule forbids retained publishes. */
 const RETAIN_NOT_ALLOWED = 103;
+const DOLLAR_CHAR = 36;
 
 /** Options of `evaluate`. */
 export interface EvaluateOptions {
@@ -55,6 +73,10 @@ let firstAllow = -1;
 let firstDenyAt = -1;
 let firstAllowAt = -1;
 let bestQos = -1;
+/** Per prefix selector of a scanned policy: the decision that checked it, and its answer. */
+const prefixChecked = new Int32Array(SCAN_LIMIT);
+const prefixSelects = new Uint8Array(SCAN_LIMIT);
+let prefixGeneration = 0;
 
 /**
  * Folds an applying rule (its record at `at`, on the fast path) into the decision being
@@ -144,6 +166,54 @@ function checkQos(flags: number, action: number, request: AclRequest): number {
 }
 
 /**
+ * Folds every rule of a small policy covering the action (`scan`) that applies into the decision,
+ * stopping at the first deny (which wins). The topic is valid and read in place.
+ */
+function scanRules(scan: ScannedRule[], action: number, topic: string, request: AclRequest) {
+  const username = request.client.username;
+  if (++prefixGeneration === 0x40000000) {
+    prefixGeneration = 1;
+    prefixChecked.fill(0);
+  }
+  const generation = prefixGeneration;
+  for (let k = 0; k < scan.length; k++) {
+    const rule = scan[k];
+    const selectorKind = rule.selectorKind;
+    if (selectorKind === EXACT) {
+      if (username !== rule.selectorValue) continue;
+    } else if (selectorKind !== ANY) {
+      const id = rule.prefixId;
+      if (prefixChecked[id] !== generation) {
+        prefixChecked[id] = generation;
+        prefixSelects[id] = startsWith(username, rule.selectorValue) ? 1 : 0;
+      }
+      if (prefixSelects[id] === 0) continue;
+    }
+    switch (rule.check) {
+      case EQUALS:
+        if (topic !== rule.text) continue;
+        break;
+      case UNDER:
+        if (topic !== rule.text && !startsWith(topic, rule.under)) continue;
+        break;
+      case EVERYTHING:
+        if (topic.charCodeAt(0) === DOLLAR_CHAR) continue;
+        break;
+      default:
+        if (!startsWith(topic, rule.text)) continue;
+        state.binding = rule.binding;
+        state.requireGrant = rule.requireGrant;
+        if (!restMatches(rule, topic, state)) continue;
+    }
+    const flags = rule.flags;
+    if (checkQos(flags, action, request) !== MATCH) continue;
+    const deny = (flags & DENY_FLAG) !== 0;
+    consider(rule.id, deny, -1);
+    if (deny) return;
+  }
+}
+
+/**
  * Decides a request. The policy's default applies only when no rule applies; a deny rule
  * that applies always wins. An invalid topic is denied with reason `invalid_topic`.
  */
@@ -160,6 +230,8 @@ export function evaluate(
     topic = shared.filter;
   }
   const kind = action === PUB ? "name" : "filter";
+  const scan = policy.scan;
+  if (scan !== null && !options?.trace) return decideByScan(policy, scan, request, action, topic);
   if (!scanTopic(view, topic, kind)) return invalid(policy, topicError(topic, kind)!, options);
   if (view.count > MAX_TOPIC_LEVELS) return invalid(policy, levelLimitError(view.count)!, options);
   state.client = request.client;
@@ -194,36 +266,91 @@ export function evaluate(
     }
     scratch.length = 0;
   }
-  const qos = (request.qos ?? 0) as QoS;
-  let decision: Decision;
-  if (firstDeny >= 0) {
-    decision = {
-      decision: "deny",
-      reason: "deny_rule",
-      matched: matched(policy, action, firstDeny, firstDenyAt),
-      granted_qos: null,
-      default: policy.default,
-    };
-  } else if (firstAllow >= 0) {
-    decision = {
-      decision: "allow",
-      reason: "rule",
-      matched: matched(policy, action, firstAllow, firstAllowAt),
-      granted_qos: bestQos as QoS,
-      default: policy.default,
-    };
-  } else {
-    decision = {
-      decision: policy.default,
-      reason: "default",
-      matched: null,
-      granted_qos: policy.default === "allow" ? qos : null,
-      default: policy.default,
-    };
-  }
+  const decision = decided(
+    policy,
+    request,
+    firstDeny >= 0 ? matched(policy, action, firstDeny, firstDenyAt) : null,
+    firstDeny < 0 && firstAllow >= 0 ? matched(policy, action, firstAllow, firstAllowAt) : null,
+  );
   state.client = null;
   if (trace) decision.trace = trace;
   return decision;
+}
+
+/** The decision of a small policy, by scanning its rules (rule_scan.ts). */
+function decideByScan(
+  policy: CompiledPolicy,
+  scan: RuleScan,
+  request: AclRequest,
+  action: number,
+  topic: string,
+): Decision {
+  // The topic is read in place: the view is filled only when a matched rule needs it.
+  let plain = false;
+  let split = true;
+  if (topic.length > 0 && topic.length <= SHORT_TOPIC) {
+    const at = specialAt(topic);
+    plain = at < 0;
+    split = !plain && !(action === SUB && isSimpleFilterFrom(topic, at));
+  }
+  if (split) {
+    const kind = action === PUB ? "name" : "filter";
+    if (!scanTopic(view, topic, kind)) return invalid(policy, topicError(topic, kind)!);
+  }
+  // More than 100 levels take at least 100 characters (`/` alone makes two).
+  if (topic.length >= MAX_TOPIC_LEVELS) {
+    const levels = split ? view.count : topicLevelCount(topic);
+    if (levels > MAX_TOPIC_LEVELS) return invalid(policy, levelLimitError(levels)!);
+  }
+  state.client = request.client;
+  firstDeny = -1;
+  firstAllow = -1;
+  bestQos = -1;
+  scanRules(action === PUB ? scan.pub : scan.sub, action, topic, request);
+  const decision = decided(
+    policy,
+    request,
+    firstDeny >= 0 ? scannedMatch(policy, scan.rules[firstDeny], topic, plain, split) : null,
+    firstDeny < 0 && firstAllow >= 0
+      ? scannedMatch(policy, scan.rules[firstAllow], topic, plain, split)
+      : null,
+  );
+  state.client = null;
+  return decision;
+}
+
+/** The decision: by the deny rule that matched, else by the first allow rule, else default. */
+function decided(
+  policy: CompiledPolicy,
+  request: AclRequest,
+  deny: MatchedRule | null,
+  allow: MatchedRule | null,
+): Decision {
+  if (deny !== null) {
+    return {
+      decision: "deny",
+      reason: "deny_rule",
+      matched: deny,
+      granted_qos: null,
+      default: policy.default,
+    };
+  }
+  if (allow !== null) {
+    return {
+      decision: "allow",
+      reason: "rule",
+      matched: allow,
+      granted_qos: bestQos as QoS,
+      default: policy.default,
+    };
+  }
+  return {
+    decision: policy.default,
+    reason: "default",
+    matched: null,
+    granted_qos: policy.default === "allow" ? (request.qos ?? 0) as QoS : null,
+    default: policy.default,
+  };
 }
 
 function invalid(policy: CompiledPolicy, detail: string, options?: EvaluateOptions): Decision {
@@ -244,6 +371,39 @@ function invalid(policy: CompiledPolicy, detail: string, options?: EvaluateOptio
     }));
   }
   return decision;
+}
+
+/**
+ * The matched rule of a scanned policy. A `plain` topic that a rule without wildcards matched
+ * is that rule's topic resolved; otherwise the placeholders are resolved against the view
+ * (filled here unless `split`).
+ */
+function scannedMatch(
+  policy: CompiledPolicy,
+  scanned: ScannedRule,
+  topic: string,
+  plain: boolean,
+  split: boolean,
+): MatchedRule {
+  const rule = policy.rules[scanned.id];
+  let resolved = rule.topic;
+  if (rule.hasTemplate) {
+    if (plain && !scanned.wild) resolved = topic;
+    else {
+      if (!split) splitPlainTopic(view, topic);
+      state.binding = rule.binding;
+      state.requireGrant = rule.requireGrant;
+      resolved = resolvedTopic(rule.levels, view, state) ?? rule.topic;
+    }
+  }
+  return {
+    section: rule.section,
+    index: rule.index,
+    pointer: policy.table.pointer(scanned.id),
+    line: rule.line,
+    topic: rule.topic,
+    resolved_topic: resolved,
+  };
 }
 
 /** The matched rule `id`, from its record at `at` (or, from the trace path, its rule object). */

@@ -95,13 +95,32 @@ function resolveParts(parts: TemplatePart[], state: MatchState): string | number
   return text;
 }
 
-/** Whether `grant` (a comma-separated claim) lists the text of `view` level `i` at [from, to). */
-function granted(grant: string, view: TopicView, from: number, to: number): boolean {
-  const text = view.text;
+/** Whether `trim()` removes the UTF-16 unit `code` (white space and line terminators). */
+function isTrimmed(code: number): boolean {
+  return code === 32 || (code >= 9 && code <= 13) || code === 0xa0 || code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) || code === 0x2028 || code === 0x2029 ||
+    code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff;
+}
+
+/**
+ * Whether `grant` (a comma-separated claim) lists `text[from, to)`: some piece between commas,
+ * trimmed, is that text. Read in place, without splitting the claim.
+ */
+function granted(grant: string, text: string, from: number, to: number): boolean {
   const length = to - from;
-  for (const piece of grant.split(",")) {
-    const value = piece.trim();
-    if (value.length === length && text.startsWith(value, from)) return true;
+  for (let start = 0; start <= grant.length;) {
+    let end = grant.indexOf(",", start);
+    if (end < 0) end = grant.length;
+    let a = start;
+    let b = end;
+    while (a < b && isTrimmed(grant.charCodeAt(a))) a++;
+    while (b > a && isTrimmed(grant.charCodeAt(b - 1))) b--;
+    if (b - a === length) {
+      let k = 0;
+      while (k < length && grant.charCodeAt(a + k) === text.charCodeAt(from + k)) k++;
+      if (k === length) return true;
+    }
+    start = end + 1;
   }
   return false;
 }
@@ -113,12 +132,24 @@ export function matchTemplateLevel(
   i: number,
   state: MatchState,
 ): number {
-  const text = view.text;
-  const from = view.start[i];
-  const to = view.end[i];
-  if (i === 0 && text.charCodeAt(from) === DOLLAR && level.text.charCodeAt(0) !== DOLLAR) {
+  return matchTemplateRange(level, view.text, view.start[i], view.end[i], i === 0, state);
+}
+
+/**
+ * Whether template `level` matches (or contains) the request level `text[from, to)`, the
+ * topic's first level when `first`, for the client in `state`.
+ */
+function matchTemplateRange(
+  level: Level,
+  text: string,
+  from: number,
+  to: number,
+  first: boolean,
+  state: MatchState,
+): number {
+  if (first && text.charCodeAt(from) === DOLLAR && level.text.charCodeAt(0) !== DOLLAR) {
     state.failName = "";
-    state.failValue = view.level(i);
+    state.failValue = text.slice(from, to);
     return VALUE_DOLLAR;
   }
   const prefix = resolveParts(level.prefix!, state);
@@ -147,12 +178,77 @@ export function matchTemplateLevel(
       state.failName = binding;
       return GRANT_MISSING;
     }
-    if (!granted(grant, view, valueFrom, valueTo)) {
+    if (!granted(grant, text, valueFrom, valueTo)) {
       state.failValue = text.slice(valueFrom, valueTo);
       return CHANNEL_NOT_GRANTED;
     }
   }
   return MATCH;
+}
+
+/**
+ * Where `parts`, resolved for `client`, end when they are found in `text` from `at`, without
+ * passing `to`; -1 when they are not there or a value is missing or empty.
+ */
+function partsAt(
+  parts: TemplatePart[],
+  text: string,
+  at: number,
+  to: number,
+  client: ClientIdentity | null,
+): number {
+  for (let k = 0; k < parts.length; k++) {
+    const part = parts[k];
+    const value = part.kind === "text" ? part.value : lookup(part, client);
+    if (typeof value !== "string" || (value.length === 0 && part.kind !== "text")) return -1;
+    if (at + value.length > to || !text.startsWith(value, at)) return -1;
+    at += value.length;
+  }
+  return at;
+}
+
+/** The length of `parts` resolved for `client`; -1 when a value is missing or empty. */
+function partsLength(parts: TemplatePart[], client: ClientIdentity | null): number {
+  let length = 0;
+  for (let k = 0; k < parts.length; k++) {
+    const part = parts[k];
+    const value = part.kind === "text" ? part.value : lookup(part, client);
+    if (typeof value !== "string" || (value.length === 0 && part.kind !== "text")) return -1;
+    length += value.length;
+  }
+  return length;
+}
+
+/**
+ * Whether `matchTemplateRange` would return MATCH, for a level that holds no `/`, `+`, `#` or
+ * NUL (a level of a valid topic that is not a wildcard). Values are compared in place: one
+ * found inside such a level cannot hold a character that is unsafe in a level.
+ */
+export function templateMatchesRange(
+  level: Level,
+  text: string,
+  from: number,
+  to: number,
+  first: boolean,
+  state: MatchState,
+): boolean {
+  if (first && text.charCodeAt(from) === DOLLAR && level.text.charCodeAt(0) !== DOLLAR) {
+    return false;
+  }
+  const client = state.client;
+  const valueFrom = partsAt(level.prefix!, text, from, to, client);
+  if (valueFrom < 0) return false;
+  if (level.channel === null || level.channel === undefined) return valueFrom === to;
+  const suffixLength = partsLength(level.suffix!, client);
+  const valueTo = to - suffixLength;
+  // An empty channel level never matches; a suffix that overlaps the prefix does not fit.
+  if (suffixLength < 0 || valueTo <= valueFrom) return false;
+  if (partsAt(level.suffix!, text, valueTo, to, client) !== to) return false;
+  if (!state.requireGrant) return true;
+  const binding = state.binding ?? "";
+  const claims = client?.claims;
+  const grant = claims && Object.hasOwn(claims, binding) ? claims[binding] : undefined;
+  return typeof grant === "string" && granted(grant, text, valueFrom, valueTo);
 }
 
 const PLUS_CHAR = 43;

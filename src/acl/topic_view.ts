@@ -118,21 +118,72 @@ const SPECIAL = /[+#\u0000\ud800-\udfff]/;
  * is not, `topicError` says why. Levels are split on `/`; a leading `/` makes an empty level.
  */
 export function scanTopic(view: TopicView, text: string, kind: TopicKind): boolean {
-  const length = text.length;
-  if (length === 0) return false;
-  view.text = text;
-  view.count = 0;
-  // Only a topic of more than 65,535 / 3 UTF-16 units can exceed 65,535 UTF-8 bytes.
-  if (!SPECIAL.test(text) && length <= MAX_BYTES / 3) {
-    let from = 0;
-    for (let slash = text.indexOf("/"); slash >= 0; slash = text.indexOf("/", from)) {
-      view.push(from, slash);
-      from = slash + 1;
-    }
-    view.push(from, length);
+  if (text.length === 0) return false;
+  if (isPlainTopic(text)) {
+    splitPlainTopic(view, text);
     return true;
   }
+  view.text = text;
+  view.count = 0;
   return scanCarefully(view, text, kind);
+}
+
+/**
+ * Whether a non-empty `text` is a valid topic name (and so a valid filter) on a quick look:
+ * no wildcard, NUL or surrogate, and too short to exceed 65,535 UTF-8 bytes. A false answer
+ * needs `scanTopic`.
+ */
+function isPlainTopic(text: string): boolean {
+  // Only a topic of more than 65,535 / 3 UTF-16 units can exceed 65,535 UTF-8 bytes.
+  return text.length <= SHORT_TOPIC && !SPECIAL.test(text);
+}
+
+// deno-lint-ignore no-control-regex -- NUL is one of the characters looked for
+const SPECIAL_AT = /[+#\u0000\ud800-\udfff]/g;
+
+/**
+ * Where the first `+`, `#`, NUL or surrogate of `text` is, or -1 when there is none: a
+ * non-empty topic without one, and short enough (`isPlainTopic`), is a valid topic name.
+ */
+export function specialAt(text: string): number {
+  SPECIAL_AT.lastIndex = 0;
+  return SPECIAL_AT.test(text) ? SPECIAL_AT.lastIndex - 1 : -1;
+}
+
+/**
+ * Whether `text`, whose first special unit (`specialAt`) is at `at` and which is short
+ * enough, is a valid filter whose special units are all wildcards filling a level, `#` last.
+ * False also for some valid filters (with surrogates): those need `scanTopic`.
+ */
+export function isSimpleFilterFrom(text: string, at: number): boolean {
+  const last = text.length - 1;
+  for (let i = at; i <= last; i++) {
+    const code = text.charCodeAt(i);
+    if (code === PLUS_CODE || code === HASH_CODE) {
+      if (i > 0 && text.charCodeAt(i - 1) !== SLASH_CODE) return false;
+      if (i < last && (code === HASH_CODE || text.charCodeAt(i + 1) !== SLASH_CODE)) return false;
+    } else if (code === 0 || (code >= 0xd800 && code <= 0xdfff)) return false;
+  }
+  return true;
+}
+
+/** The longest topic that cannot exceed 65,535 UTF-8 bytes (3 bytes per UTF-16 unit at most). */
+export const SHORT_TOPIC = Math.floor(MAX_BYTES / 3);
+
+const PLUS_CODE = 43;
+const HASH_CODE = 35;
+const SLASH_CODE = 47;
+
+/** Scans into `view` a valid topic without surrogates (`isPlainTopic`, `isSimpleFilterFrom`). */
+export function splitPlainTopic(view: TopicView, text: string): void {
+  view.text = text;
+  view.count = 0;
+  let from = 0;
+  for (let slash = text.indexOf("/"); slash >= 0; slash = text.indexOf("/", from)) {
+    view.push(from, slash);
+    from = slash + 1;
+  }
+  view.push(from, text.length);
 }
 
 function scanCarefully(view: TopicView, text: string, kind: TopicKind): boolean {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
 import { compilePolicy } from "../../src/acl/compile.ts";
 import { evaluate } from "../../src/acl/evaluate.ts";
+import { SCAN_LIMIT } from "../../src/acl/rule_scan.ts";
 import { validatePolicyDocument } from "../../src/acl/validate.ts";
 import { filterContains, topicError } from "../../src/acl/topic.ts";
 import type { AclRequest, Policy, Publisher, Rule } from "../../src/acl/types.ts";
@@ -93,6 +94,8 @@ const CLAIM_VALUES = [
   "b",
   "a,b",
   " a , c",
+  "\u00a0a ,\u3000c\t",
+  ",b,",
   "",
   "a/b",
   "+",
@@ -145,7 +148,7 @@ function summary(decision: ReturnType<typeof evaluate>) {
   };
 }
 
-Deno.test("property: indexed, traced and reference evaluators agree on random policies", () => {
+Deno.test("property: scanned, indexed, traced and reference evaluators agree on random policies", () => {
   let decisions = 0;
   let validPolicies = 0;
   fc.assert(
@@ -156,15 +159,22 @@ Deno.test("property: indexed, traced and reference evaluators agree on random po
         if (!validatePolicyDocument(policy).valid) return;
         validPolicies++;
         const compiled = compilePolicy(policy, { lineOf: fakeLine });
+        // These policies are small, so they are scanned; the same rules through the index too.
+        assert.notEqual(compiled.scan, null);
+        const throughIndex = { ...compiled, scan: null };
         for (const request of requests) {
-          const indexed = evaluate(compiled, request);
-          const fast = summary(indexed);
+          const scanned = evaluate(compiled, request);
+          const fast = summary(scanned);
+          const indexed = evaluate(throughIndex, request);
           const traced = evaluate(compiled, request, { trace: true });
           const reference = referenceEvaluate(policy, request);
           decisions++;
           assert.deepEqual(fast, reference, JSON.stringify({ policy, request }));
+          assert.deepEqual(summary(indexed), fast, JSON.stringify({ policy, request }));
           assert.deepEqual(summary(traced), fast);
-          // The fast path reads the matched rule from its record, the trace from its object.
+          // The index reads the matched rule from its record, the scan and the trace from its
+          // object.
+          assert.deepEqual(scanned.matched, traced.matched);
           assert.deepEqual(indexed.matched, traced.matched);
           const applying = traced.trace!.filter((entry) => entry.applies).length;
           assert.equal(applying > 0, fast.reason === "rule" || fast.reason === "deny_rule");
@@ -175,6 +185,37 @@ Deno.test("property: indexed, traced and reference evaluators agree on random po
   );
   assert.ok(validPolicies > 1500, `only ${validPolicies} random policies were valid`);
   assert.ok(decisions > 30_000);
+});
+
+/** Rules that are valid on their own, so that long lists of them often make a valid policy. */
+const validRuleArbitrary = ruleArbitrary.filter((rule) =>
+  validatePolicyDocument({ version: "2.2", default: "deny", rules: [rule] }).valid
+);
+
+Deno.test("property: policies on both sides of the scan limit decide as the reference", () => {
+  const scanned = [0, 0];
+  fc.assert(
+    fc.property(
+      fc.array(validRuleArbitrary, { minLength: SCAN_LIMIT - 6, maxLength: SCAN_LIMIT + 6 }),
+      fc.array(requestArbitrary, { minLength: 30, maxLength: 30 }),
+      (rules, requests) => {
+        const policy: Policy = { version: "2.2", default: "deny", rules };
+        if (!validatePolicyDocument(policy).valid) return;
+        const compiled = compilePolicy(policy);
+        assert.equal(compiled.scan !== null, rules.length <= SCAN_LIMIT);
+        scanned[compiled.scan === null ? 0 : 1]++;
+        for (const request of requests) {
+          assert.deepEqual(
+            summary(evaluate(compiled, request)),
+            referenceEvaluate(policy, request),
+            JSON.stringify({ rules: rules.length, request }),
+          );
+        }
+      },
+    ),
+    { numRuns: 300, seed: 20261204 },
+  );
+  assert.ok(scanned[0] > 80 && scanned[1] > 80, `valid policies indexed, scanned: ${scanned}`);
 });
 
 Deno.test("property: reordering rules never changes a decision", () => {

@@ -12,6 +12,12 @@ import {
 import type { AclRequest, Policy } from "../../src/acl/mod.ts";
 
 const allowAll = compilePolicy({ version: "2.2", default: "allow" });
+/** Over the small-policy scan's limit, so the index decides. */
+const allowAllIndexed = compilePolicy({
+  version: "2.2",
+  default: "allow",
+  rules: Array.from({ length: 40 }, (_, i) => ({ topic: `unused/${i}/#`, action: "pub" as const })),
+});
 const client = { username: "dev" };
 
 function topicOf(levels: number, last = "x"): string {
@@ -33,20 +39,33 @@ Deno.test("requests deeper than 100 levels are denied as invalid_topic, whatever
       (levels, action, last) => {
         const wildcard = last === "+" || last === "#";
         const topic = topicOf(levels, (action === "pub" && wildcard) || levels === 1 ? "x" : last);
-        const decision = evaluate(allowAll, { client, action, topic, qos: 1 });
-        if (levels > MAX_TOPIC_LEVELS) {
-          assert.equal(decision.decision, "deny");
-          assert.equal(decision.reason, "invalid_topic");
-          assert.equal(
-            decision.detail,
-            `topic has ${levels} levels; CloudSignal allows at most ${MAX_TOPIC_LEVELS}`,
-          );
-        } else {
-          assert.equal(decision.decision, "allow", topic);
+        for (const policy of [allowAll, allowAllIndexed]) {
+          const decision = evaluate(policy, { client, action, topic, qos: 1 });
+          if (levels > MAX_TOPIC_LEVELS) {
+            assert.equal(decision.decision, "deny");
+            assert.equal(decision.reason, "invalid_topic");
+            assert.equal(
+              decision.detail,
+              `topic has ${levels} levels; CloudSignal allows at most ${MAX_TOPIC_LEVELS}`,
+            );
+          } else {
+            assert.equal(decision.decision, "allow", topic);
+          }
         }
       },
     ),
   );
+});
+
+Deno.test("empty levels count: 100 slashes are 101 levels, on both evaluation paths", () => {
+  for (const policy of [allowAll, allowAllIndexed]) {
+    const deep = evaluate(policy, { client, action: "pub", topic: "/".repeat(100) });
+    assert.equal(deep.reason, "invalid_topic");
+    assert.equal(
+      evaluate(policy, { client, action: "pub", topic: "/".repeat(99) }).decision,
+      "allow",
+    );
+  }
 });
 
 Deno.test("a shared subscription is limited by the levels of its filter", () => {
