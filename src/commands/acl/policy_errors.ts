@@ -3,8 +3,6 @@
 import type { Io } from "../../cli/io.ts";
 import { EXIT_DENIED, EXIT_ERROR } from "../../cli/exit_codes.ts";
 import { PolicyInvalidError, TestsFailedError } from "../../policy/errors.ts";
-import { validationReport } from "../../policy/report.ts";
-import { testReport } from "../../policy/test_report.ts";
 
 /**
  * Runs `work`; when it refuses an invalid policy, the validation report goes to stderr
@@ -14,13 +12,16 @@ export async function reportingInvalidPolicy<T>(io: Io, work: () => Promise<T>):
   try {
     return await work();
   } catch (error) {
+    // The reports load only when there is one to print.
     if (error instanceof PolicyInvalidError) {
+      const { validationReport } = await import("../../policy/report.ts");
       io.err(
         validationReport(error.source, error.result.findings, error.result.counts, io.errStyle, {
           text: error.text,
         }),
       );
     } else if (error instanceof TestsFailedError) {
+      const { testReport } = await import("../../policy/test_report.ts");
       io.err(testReport(error.source, error.run, io.errStyle));
     }
     throw error;
