@@ -3,16 +3,7 @@
  * counts the frames coming back, so that a figure is the broker's, not a client library's.
  */
 
-function remainingLength(length: number): number[] {
-  const bytes: number[] = [];
-  do {
-    let byte = length % 128;
-    length = Math.floor(length / 128);
-    if (length > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (length > 0);
-  return bytes;
-}
+import { variableLength as remainingLength } from "../../src/platform/connect_refusal.ts";
 
 /** A length-prefixed UTF-8 string field. */
 export function utf8Field(text: string): number[] {

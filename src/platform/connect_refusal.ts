@@ -24,7 +24,8 @@ export interface Refusal {
   why: string;
 }
 
-function variableLength(length: number): number[] {
+/** MQTT's variable-length encoding of a remaining length (1 to 4 bytes). */
+export function variableLength(length: number): number[] {
   const bytes: number[] = [];
   do {
     let byte = length % 128;
